@@ -1,0 +1,153 @@
+"""Case screens: the generic metadata admin, scoped to the user's region, with parties inline."""
+from __future__ import annotations
+
+import re
+
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from accounts.scope import regions_for, scope_queryset
+from cases.forms import party_form_for
+from cases.models import Case, Party
+from lowcode.modeladmin import MetaModelAdmin, current_request, set_current_request
+from lowcode.registry import get_meta
+from secure.crypto import blind_index
+from secure.masking import mask
+
+ID_LIKE = re.compile(r"^\d{17}[\dXx]$")
+PHONE_LIKE = re.compile(r"^\+?\d[\d-]{6,16}$")
+SENSITIVE_PERMISSION = "cases.view_sensitive_party"
+
+
+def can_see_sensitive(request) -> bool:
+    return request.user.has_perm(SENSITIVE_PERMISSION)
+
+
+class PartyInline(admin.TabularInline):
+    model = Party
+    extra = 1
+    min_num = 1
+    verbose_name = "当事人"
+    verbose_name_plural = "当事人"
+
+    def get_formset(self, request, obj=None, **kwargs):
+        kwargs["form"] = party_form_for(can_see_sensitive(request))
+        return super().get_formset(request, obj, **kwargs)
+
+
+@admin.register(Case)
+class CaseAdmin(MetaModelAdmin, SimpleHistoryAdmin):
+    entity = "case"
+    inlines = [PartyInline]
+    list_select_related = ["region"]
+    show_full_result_count = False
+
+    def can_see_sensitive(self, request) -> bool:
+        return can_see_sensitive(request)
+
+    def get_queryset(self, request):
+        return scope_queryset(request.user, super().get_queryset(request))
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["exchange_id"] if obj is not None else []
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None:
+            fieldsets[0][1]["fields"] = ["exchange_id", *fieldsets[0][1]["fields"]]
+        return fieldsets
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "region":
+            kwargs["queryset"] = regions_for(request.user).filter(level__gte=3)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        if request.user.region_id and request.user.region.level >= 3:
+            initial.setdefault("region", request.user.region_id)
+        return initial
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.registrant = request.user
+            obj.organization = obj.organization or request.user.organization
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        if formset.model is Party:
+            case = form.instance
+            count = case.parties.count()
+            if count > case.party_count:
+                Case.objects.filter(pk=case.pk).update(party_count=count)
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if ID_LIKE.match(term):
+            return queryset.filter(parties__id_number_bidx=blind_index(term, "id_number")).distinct(), True
+        if PHONE_LIKE.match(term):
+            return queryset.filter(parties__phone_bidx=blind_index(term, "phone")).distinct(), True
+        return super().get_search_results(request, queryset, search_term)
+
+    def detail_extra_blocks(self, request, obj):
+        see = can_see_sensitive(request)
+        pm = get_meta("party")
+        rows = []
+        for p in obj.parties.all():
+            rows.append([
+                pm.display_value(pm.fields["role"], p.role) if "role" in pm.fields else p.role,
+                p.name,
+                p.id_number if see else mask(p.id_number, "id_number"),
+                p.phone if see else mask(p.phone, "phone"),
+                p.address,
+            ])
+        return [("当事人", ["类型", "姓名/名称", "证件号码", "联系电话", "住址"], rows)]
+
+
+@admin.register(Party)
+class PartyAdmin(admin.ModelAdmin):
+    list_display = ["name", "role_label", "masked_id_number", "masked_phone", "case"]
+    search_fields = ["name"]
+    list_select_related = ["case"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False  # parties are registered with their case
+
+    def get_queryset(self, request):
+        return scope_queryset(request.user, super().get_queryset(request), "case__region_path")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = party_form_for(can_see_sensitive(request))
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if ID_LIKE.match(term):
+            return queryset.filter(id_number_bidx=blind_index(term, "id_number")), False
+        if PHONE_LIKE.match(term):
+            return queryset.filter(phone_bidx=blind_index(term, "phone")), False
+        return super().get_search_results(request, queryset, search_term)
+
+    @admin.display(description="当事人类型")
+    def role_label(self, obj):
+        pm = get_meta("party")
+        return pm.display_value(pm.fields["role"], obj.role) if "role" in pm.fields else obj.role
+
+    def _masked(self, obj, name):
+        request = current_request()
+        value = getattr(obj, name)
+        return value if request is not None and can_see_sensitive(request) else mask(value, name)
+
+    @admin.display(description="证件号码")
+    def masked_id_number(self, obj):
+        return self._masked(obj, "id_number")
+
+    @admin.display(description="联系电话")
+    def masked_phone(self, obj):
+        return self._masked(obj, "phone")
+
+    def changelist_view(self, request, extra_context=None):
+        set_current_request(request)
+        return super().changelist_view(request, extra_context)

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class CasesConfig(AppConfig):
+    name = "cases"
+    verbose_name = "案件管理"
+
+    def ready(self):
+        from cases.models import Case, Party
+        from lowcode.registry import EntityConfig, register_entity
+
+        register_entity(EntityConfig("case", Case, extra_field="extra", scope_field="case_type",
+                                     scope_dictionary="case_type"))
+        register_entity(EntityConfig("party", Party, extra_field="extra"))

@@ -1,0 +1,200 @@
+"""Settings. Everything that differs between machines comes from the environment
+(see README "配置"): DATABASE_URL, SECRET_KEY, SM4_KEY, BLIND_INDEX_KEY, DEBUG, ALLOWED_HOSTS."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+PLATFORM_DIR = BASE_DIR / "platform"
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    return os.environ.get(name, str(default)).lower() in {"1", "true", "yes", "on"}
+
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise RuntimeError("环境变量 SECRET_KEY 未设置（开发环境请设置 DEBUG=1 或使用 make run）")
+    SECRET_KEY = "dev-only-insecure-key-not-for-production"
+
+ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+INSTALLED_APPS = [
+    "jazzmin",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "guardian",
+    "simple_history",
+    "import_export",
+    "django_q",
+    "secure",
+    "lowcode",
+    "orgs",
+    "accounts",
+    "cases",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
+    "lowcode.middleware.MetadataVersionMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [PLATFORM_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- database -------------------------------------------------------------------------
+# sqlite (default, embedded), postgres://…, or dm://user:password@host:5236/SCHEMA (Dameng).
+DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}")
+
+
+def database_from_url(url: str) -> dict:
+    if url.startswith("dm://"):
+        from urllib.parse import unquote, urlparse
+
+        u = urlparse(url)
+        return {
+            "ENGINE": "dmDjango",
+            "NAME": (u.path or "/").lstrip("/") or "SYSDBA",
+            "USER": unquote(u.username or ""),
+            "PASSWORD": unquote(u.password or ""),
+            "HOST": u.hostname or "127.0.0.1",
+            "PORT": str(u.port or 5236),
+            "OPTIONS": {"local_code": 1},
+        }
+    config = dj_database_url.parse(url, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")))
+    if config["ENGINE"].endswith("sqlite3"):
+        config["CONN_MAX_AGE"] = 0
+        config.setdefault("OPTIONS", {})["timeout"] = 20
+    return config
+
+
+DATABASES = {"default": database_from_url(DATABASE_URL)}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- auth -----------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "admin:login"
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(30 * 60)))
+SESSION_SAVE_EVERY_REQUEST = True
+ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row
+
+# --- i18n -----------------------------------------------------------------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文")]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+# --- static / media -------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+STATICFILES_DIRS = [PLATFORM_DIR / "static"]
+# front-end libraries installed by npm (package.json) are served locally, never from a CDN
+if (BASE_DIR / "node_modules").is_dir():
+    STATICFILES_DIRS.append(("vendor", BASE_DIR / "node_modules"))
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "var" / "media"))
+MEDIA_URL = "/media/"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+                    if not DEBUG else "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
+IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(20 * 1024 * 1024)))
+IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "20000"))
+
+# --- cache ----------------------------------------------------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+# --- sensitive data (SM4 / SM3) ---------------------------------------------------------
+# 32 hex chars (128-bit SM4 key) and 64 hex chars (HMAC-SM3 blind-index key). Never in the repo:
+# `make run` writes development keys to var/dev.env; production supplies them from its secret store.
+SM4_KEY = os.environ.get("SM4_KEY", "")
+BLIND_INDEX_KEY = os.environ.get("BLIND_INDEX_KEY", "")
+
+# --- security headers -----------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+X_FRAME_OPTIONS = "SAMEORIGIN"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+if env_bool("HTTPS", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+
+# --- django-q2 (ORM broker by default: no extra service to run) --------------------------
+Q_CLUSTER = {
+    "name": "mdtj",
+    "orm": "default",
+    "workers": int(os.environ.get("Q_WORKERS", "2")),
+    "timeout": 600,
+    "retry": 900,
+    "catch_up": False,
+    "label": "后台任务",
+}
+
+# --- simple-history -------------------------------------------------------------------
+SIMPLE_HISTORY_REVERT_DISABLED = False
+SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = False
+
+# --- admin skin (jazzmin is a skin only; no forked templates) ----------------------------
+from config.jazzmin import JAZZMIN_SETTINGS, JAZZMIN_UI_TWEAKS  # noqa: E402,F401
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+}

@@ -1,0 +1,131 @@
+"""Admin screens for the metadata itself (业务配置): every record versioned (who, when,
+old → new, revert), site changes shown against the shipped defaults."""
+from __future__ import annotations
+
+from django.contrib import admin
+from django.utils.html import format_html, format_html_join
+from simple_history.admin import SimpleHistoryAdmin
+
+from lowcode.models import Dictionary, DictItem, FieldDef, FormLayout, ListView, Workflow
+
+
+class MetaRecordAdmin(SimpleHistoryAdmin):
+    readonly_fields = ["origin_state", "shipped_diff"]
+    save_on_top = True
+
+    @admin.display(description="状态")
+    def origin_state(self, obj):
+        if obj is None or obj.pk is None:
+            return "本地新增"
+        if obj.origin != "shipped":
+            return "本地新增"
+        return "出厂（已本地修改）" if obj.is_customised else "出厂（未修改）"
+
+    @admin.display(description="与出厂值的差异")
+    def shipped_diff(self, obj):
+        if obj is None or obj.pk is None or obj.origin != "shipped" or not obj.shipped:
+            return "—"
+        current = obj.meta_values()
+        rows = [(k, obj.shipped.get(k), current.get(k)) for k in obj.META_FIELDS
+                if obj.shipped.get(k) != current.get(k)]
+        if not rows:
+            return "无"
+        return format_html("<ul>{}</ul>", format_html_join(
+            "", "<li><b>{}</b>：出厂 {} → 本地 {}</li>",
+            ((obj._meta.get_field(k).verbose_name, old, new) for k, old, new in rows)))
+
+
+class CustomisedFilter(admin.SimpleListFilter):
+    title = "本地修改"
+    parameter_name = "customised"
+
+    def lookups(self, request, model_admin):
+        return [("1", "已本地修改"), ("site", "本地新增")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "site":
+            return queryset.filter(origin="site")
+        if self.value() == "1":
+            ids = [o.pk for o in queryset.filter(origin="shipped") if o.is_customised]
+            return queryset.filter(pk__in=ids)
+        return queryset
+
+
+class DictItemInline(admin.TabularInline):
+    model = DictItem
+    fk_name = "dictionary"
+    extra = 1
+    fields = ["code", "label", "parent", "sort", "color", "is_active"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "parent":
+            object_id = request.resolver_match.kwargs.get("object_id") if request.resolver_match else None
+            kwargs["queryset"] = DictItem.objects.filter(dictionary_id=object_id) if object_id else DictItem.objects.none()
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(Dictionary)
+class DictionaryAdmin(MetaRecordAdmin):
+    list_display = ["name", "code", "is_tree", "item_count", "origin_state"]
+    search_fields = ["code", "name"]
+    list_filter = [CustomisedFilter]
+    inlines = [DictItemInline]
+
+    @admin.display(description="字典项数")
+    def item_count(self, obj):
+        return obj.items.count()
+
+
+@admin.register(DictItem)
+class DictItemAdmin(MetaRecordAdmin):
+    list_display = ["label", "code", "dictionary", "parent", "sort", "is_active", "origin_state"]
+    list_filter = ["dictionary", "is_active", CustomisedFilter]
+    search_fields = ["code", "label"]
+    list_select_related = ["dictionary", "parent"]
+    autocomplete_fields = ["parent"]
+
+
+@admin.register(FieldDef)
+class FieldDefAdmin(MetaRecordAdmin):
+    list_display = ["label", "code", "entity", "fieldtype", "scope", "reqd", "in_list_view",
+                    "in_standard_filter", "hidden", "idx", "core"]
+    list_editable = ["idx", "hidden", "in_list_view", "in_standard_filter"]
+    list_filter = ["entity", "fieldtype", "core", CustomisedFilter]
+    search_fields = ["code", "label"]
+    list_select_related = ["dictionary"]
+    ordering = ["entity", "idx"]
+    fieldsets = [
+        ("字段", {"fields": ["entity", "code", "label", "fieldtype", "dictionary", "scope", "idx"]}),
+        ("校验", {"fields": ["reqd", "mandatory_depends_on", "depends_on", "min_value", "max_value",
+                             "max_length", "precision", "pattern", "pattern_message", "default"]}),
+        ("显示与查询", {"fields": ["description", "hidden", "read_only", "sensitive", "in_list_view",
+                                "in_standard_filter", "query_mode", "search_index", "in_import"]}),
+        ("出厂与本地", {"fields": ["core", "origin_state", "shipped_diff"]}),
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        ro = ["core", *self.readonly_fields]
+        if obj is not None and obj.core:
+            ro += ["entity", "code", "fieldtype"]
+        return ro
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and not (obj is not None and obj.core)
+
+
+@admin.register(FormLayout)
+class FormLayoutAdmin(MetaRecordAdmin):
+    list_display = ["__str__", "entity", "screen", "scope_value", "role", "origin_state"]
+    list_filter = ["entity", "screen", CustomisedFilter]
+
+
+@admin.register(ListView)
+class ListViewAdmin(MetaRecordAdmin):
+    list_display = ["__str__", "entity", "role", "page_size", "origin_state"]
+    list_filter = ["entity", CustomisedFilter]
+
+
+@admin.register(Workflow)
+class WorkflowAdmin(MetaRecordAdmin):
+    list_display = ["__str__", "entity", "scope_value", "origin_state"]
+    list_filter = ["entity"]

@@ -1,0 +1,194 @@
+"""Form classes generated from metadata: one per (entity, scope, screen, roles, version),
+cached, so rendering a form does no metadata work at all on a warm process."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+
+from lowcode import expressions, fieldtypes, registry
+from lowcode.registry import EntityMeta, FieldSpec
+
+OTHER_SECTION = "其他信息"
+
+
+def visible_sections(meta: EntityMeta, scope_value: str | None, screen: str,
+                     roles: tuple[str, ...] = ()) -> list[tuple[str, list[str]]]:
+    """Layout sections restricted to the fields that apply to this scope and are not hidden.
+    Fields in scope that no section mentions go to a trailing section, so a field a business
+    admin just added shows at once, before anyone edits the layout."""
+    in_scope = {f.code: f for f in meta.fields_for(scope_value) if not f.hidden}
+    placed: set[str] = set()
+    out = []
+    for section in meta.layout(screen, scope_value, roles):
+        codes = [c for c in section.fields if c in in_scope and c not in placed]
+        placed.update(codes)
+        if codes:
+            out.append((section.title, codes))
+    # core fields appear only where a layout puts them; a new extra field shows at once
+    rest = [c for c, f in in_scope.items() if c not in placed and not f.core]
+    if rest:
+        out.append((OTHER_SECTION, rest))
+    return out
+
+
+def formfield_for(meta: EntityMeta, spec: FieldSpec, *, required: bool | None = None) -> forms.Field:
+    kw: dict[str, Any] = {
+        "label": spec.label,
+        "required": spec.reqd and not spec.depends_on if required is None else required,
+        "help_text": spec.description,
+    }
+    if spec.fieldtype in ("select", "multi_select", "region", "user"):
+        choices = meta.choices(spec)
+        kw["choices"] = choices if spec.fieldtype == "multi_select" else [("", "---------")] + choices
+    if spec.fieldtype in ("int", "decimal"):
+        if spec.min_value is not None:
+            kw["min_value"] = spec.min_value if spec.fieldtype == "decimal" else int(spec.min_value)
+        if spec.max_value is not None:
+            kw["max_value"] = spec.max_value if spec.fieldtype == "decimal" else int(spec.max_value)
+        if spec.fieldtype == "decimal" and spec.precision is not None:
+            kw["decimal_places"] = spec.precision
+    if spec.fieldtype in ("data", "long_text", "address") and spec.max_length:
+        kw["max_length"] = spec.max_length
+    field = spec.type.make_formfield(**kw)
+    if spec.pattern:
+        field.validators.append(RegexValidator(re.compile(spec.pattern),
+                                               spec.pattern_message or f"{spec.label}格式不正确"))
+    if spec.default and spec.fieldtype not in ("file",):
+        field.initial = spec.default
+    if spec.read_only:
+        field.disabled = True
+    return field
+
+
+def expression_values(meta: EntityMeta, data: dict[str, Any]) -> dict[str, Any]:
+    """Values by code and by label, as expressions see them."""
+    values = {}
+    for code, spec in meta.fields.items():
+        v = fieldtypes.coerce_for_expression(data.get(code))
+        values[code] = v
+        values[spec.label] = v
+    return values
+
+
+class MetaFormMixin:
+    """Mixed into a ModelForm. Class attributes set by ``build_form_class``."""
+
+    _meta_entity: str = ""
+    _meta_version: int = 0
+    _scope_value: str | None = None
+    _extra_codes: tuple[str, ...] = ()
+    _conditional: tuple[str, ...] = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        config = registry.entity_config(self._meta_entity)
+        extra = getattr(self.instance, config.extra_field, None) or {}
+        meta = registry.get_meta(self._meta_entity)
+        for code in self._extra_codes:
+            if code in self.fields and code in extra and not self.is_bound:
+                self.initial[code] = meta.fields[code].type.from_json(extra[code])
+
+    def clean(self):
+        cleaned = super().clean()
+        meta = registry.get_meta(self._meta_entity)
+        values = expression_values(meta, cleaned)
+        for code in self._conditional:
+            spec = meta.fields.get(code)
+            if spec is None or code not in self.fields:
+                continue
+            if spec.depends_on and not expressions.holds(spec.depends_on, values):
+                # not shown under this condition: whatever was sent is not kept
+                cleaned[code] = None
+                if self._errors and code in self._errors:
+                    del self._errors[code]
+                continue
+            must = (spec.reqd and spec.depends_on) or (
+                spec.mandatory_depends_on and expressions.holds(spec.mandatory_depends_on, values))
+            if must and cleaned.get(code) in (None, "", []):
+                reason = f"（条件：{spec.mandatory_depends_on}）" if spec.mandatory_depends_on else ""
+                self.add_error(code, ValidationError(f"“{spec.label}”为必填项{reason}", code="required_if"))
+        return cleaned
+
+    def extra_values(self) -> dict[str, Any]:
+        meta = registry.get_meta(self._meta_entity)
+        out = {}
+        for code in self._extra_codes:
+            if code in self.cleaned_data:
+                v = meta.fields[code].type.to_json(self.cleaned_data[code])
+                if v not in (None, "", []):
+                    out[code] = v
+        return out
+
+    def _post_clean(self):
+        super()._post_clean()
+        if not self._errors or not any(self._errors.values()):
+            config = registry.entity_config(self._meta_entity)
+            current = dict(getattr(self.instance, config.extra_field, None) or {})
+            for code in self._extra_codes:
+                current.pop(code, None)
+            current.update(self.extra_values())
+            setattr(self.instance, config.extra_field, current)
+
+
+_form_cache: dict[tuple, type] = {}
+
+
+def build_form_class(base: type[forms.ModelForm], entity: str, scope_value: str | None,
+                     screen: str = "edit", roles: tuple[str, ...] = ()) -> type[forms.ModelForm]:
+    meta = registry.get_meta(entity)
+    key = (base, entity, scope_value, screen, roles, meta.version)
+    cached = _form_cache.get(key)
+    if cached is not None:
+        return cached
+    sections = visible_sections(meta, scope_value, screen, roles)
+    codes = [c for _, cs in sections for c in cs]
+    attrs: dict[str, Any] = {}
+    extra_codes, conditional = [], []
+    for code in codes:
+        spec = meta.fields[code]
+        if spec.depends_on or spec.mandatory_depends_on:
+            conditional.append(code)
+        if spec.core:
+            continue
+        extra_codes.append(code)
+        attrs[code] = formfield_for(meta, spec)
+    attrs.update(_meta_entity=entity, _meta_version=meta.version, _scope_value=scope_value,
+                 _extra_codes=tuple(extra_codes), _conditional=tuple(conditional))
+    cls = type(f"{base.__name__}_{entity}_{scope_value or 'all'}", (MetaFormMixin, base), attrs)
+    if len(_form_cache) > 512:
+        _form_cache.clear()
+    _form_cache[key] = cls
+    return cls
+
+
+def apply_core_overrides(form: forms.BaseForm, entity: str, scope_value: str | None) -> None:
+    """Labels, required, help, read-only and dictionary choices of core fields come from
+    their FieldDef too, so core and extra fields behave alike."""
+    meta = registry.get_meta(entity)
+    for code, field in form.fields.items():
+        spec = meta.fields.get(code)
+        if spec is None or not spec.core:
+            continue
+        field.label = spec.label
+        if spec.description:
+            field.help_text = spec.description
+        if spec.depends_on or spec.mandatory_depends_on:
+            field.required = False
+        elif spec.reqd:
+            field.required = True
+        if spec.read_only:
+            field.disabled = True
+        if spec.dictionary and not isinstance(field, forms.ModelChoiceField):
+            choices = meta.choices(spec)
+            if spec.fieldtype == "multi_select":
+                form.fields[code] = forms.MultipleChoiceField(
+                    label=spec.label, required=field.required, choices=choices,
+                    widget=forms.CheckboxSelectMultiple, help_text=field.help_text)
+            else:
+                form.fields[code] = forms.ChoiceField(
+                    label=spec.label, required=field.required, help_text=field.help_text,
+                    choices=[("", "---------")] + choices, disabled=field.disabled)

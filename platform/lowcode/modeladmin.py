@@ -1,0 +1,202 @@
+"""One generic ModelAdmin whose screens come from metadata, through Django admin's per-request
+``get_*`` hooks (no subclass per case type, no forked templates)."""
+from __future__ import annotations
+
+import contextvars
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import path
+
+from lowcode import forms as meta_forms
+from lowcode import lists, registry
+
+SCOPE_PARAM = "scope"
+# Admin column callables get only the object; the request they format for (masking depends on
+# the user) travels in a context variable, which is per thread/task — never on the shared admin.
+_request_var: contextvars.ContextVar = contextvars.ContextVar("lowcode_request", default=None)
+
+
+def set_current_request(request) -> None:
+    _request_var.set(request)
+
+
+def current_request():
+    return _request_var.get()
+
+
+class MetaModelAdmin(admin.ModelAdmin):
+    entity: str = ""
+    change_form_template = "lowcode/change_form.html"
+    detail_screens = ("detail", "review")
+
+    # -- per-request context ------------------------------------------------------------
+    @property
+    def meta(self) -> registry.EntityMeta:
+        return registry.get_meta(self.entity)
+
+    @property
+    def config(self) -> registry.EntityConfig:
+        return registry.entity_config(self.entity)
+
+    def get_roles(self, request) -> tuple[str, ...]:
+        """Role names used to pick per-role layouts and lists (cached on the request)."""
+        if not hasattr(request, "_lowcode_roles"):
+            request._lowcode_roles = tuple(request.user.groups.values_list("name", flat=True)) \
+                if request.user.is_authenticated else ()
+        return request._lowcode_roles
+
+    def can_see_sensitive(self, request) -> bool:
+        return request.user.is_superuser
+
+    def get_scope_value(self, request, obj=None) -> str | None:
+        if not self.config.scope_field:
+            return None
+        posted = request.POST.get(self.config.scope_field) if request.method == "POST" else None
+        if posted:
+            return posted
+        if obj is not None:
+            return getattr(obj, self.config.scope_field) or None
+        return request.GET.get(SCOPE_PARAM) or request.GET.get(self.config.scope_field) or None
+
+    # -- columns ---------------------------------------------------------------------
+    def format_value(self, request, spec, obj, value) -> Any:
+        if spec.sensitive and not self.can_see_sensitive(request):
+            from secure.masking import mask
+
+            return mask(str(value) if value else "", spec.fieldtype)
+        return self.meta.display_value(spec, value)
+
+    def __getattr__(self, name: str):
+        # "x__<code>" columns and read-only fields are generated from metadata on demand.
+        if name.startswith(lists.COLUMN_PREFIX):
+            code = name[len(lists.COLUMN_PREFIX):]
+            if code in registry.get_meta(self.entity).fields:
+                def display(spec, obj, value):
+                    request = _request_var.get()
+                    return self.format_value(request, spec, obj, value) if request else value
+
+                return lists.make_column(self.entity, code, display)
+        raise AttributeError(name)
+
+    def list_columns(self, request) -> list[str]:
+        spec = self.meta.list_spec(self.get_roles(request))
+        cols = [c for c in spec.columns if c in self.meta.fields or c == "__str__"]
+        cols += [f.code for f in self.meta.fields.values() if f.in_list_view and f.code not in cols and not f.hidden]
+        return cols
+
+    def get_list_display(self, request):
+        _request_var.set(request)
+        return [c if c == "__str__" else lists.COLUMN_PREFIX + c for c in self.list_columns(request)]
+
+    def get_list_display_links(self, request, list_display):
+        return list_display[:1]
+
+    def get_list_filter(self, request):
+        spec = self.meta.list_spec(self.get_roles(request))
+        codes = list(spec.filters) + [f.code for f in self.meta.fields.values()
+                                      if f.in_standard_filter and f.code not in spec.filters]
+        return [cls for cls in (lists.make_filter(self.entity, c) for c in codes) if cls]
+
+    def get_search_fields(self, request):
+        spec = self.meta.list_spec(self.get_roles(request))
+        codes = list(spec.search_fields) + [f.code for f in self.meta.fields.values()
+                                            if f.search_index and f.code not in spec.search_fields]
+        return [lists.field_path(self.entity, self.meta.fields[c]) for c in codes
+                if c in self.meta.fields and not self.meta.fields[c].sensitive]
+
+    def get_ordering(self, request):
+        spec = self.meta.list_spec(self.get_roles(request))
+        out = []
+        for item in spec.ordering:
+            desc, code = item.startswith("-"), item.lstrip("-")
+            if code in self.meta.fields:
+                out.append(("-" if desc else "") + lists.field_path(self.entity, self.meta.fields[code]))
+        return out + ["-pk"]
+
+    def get_paginator(self, request, queryset, per_page, orphans=0, allow_empty_first_page=True):
+        per_page = self.meta.list_spec(self.get_roles(request)).page_size
+        return super().get_paginator(request, queryset, per_page, orphans, allow_empty_first_page)
+
+    def changelist_view(self, request, extra_context=None):
+        _request_var.set(request)
+        response = super().changelist_view(request, extra_context)
+        cl = getattr(response, "context_data", {}).get("cl") if hasattr(response, "context_data") else None
+        if cl is not None:
+            for spec in cl.filter_specs:
+                for error in getattr(spec, "errors", []):
+                    messages.warning(request, error)
+        return response
+
+    # -- forms -----------------------------------------------------------------------
+    def get_fieldsets(self, request, obj=None):
+        scope = self.get_scope_value(request, obj)
+        sections = meta_forms.visible_sections(self.meta, scope, "edit", self.get_roles(request))
+        return [(title, {"fields": codes}) for title, codes in sections]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        scope = self.get_scope_value(request, obj)
+        base = meta_forms.build_form_class(self.form, self.entity, scope, "edit", self.get_roles(request))
+        kwargs["fields"] = flatten_fieldsets(self.get_fieldsets(request, obj))
+        form_class = super().get_form(request, obj, change, form=base, **kwargs)
+        entity = self.entity
+
+        class ScopedForm(form_class):
+            def __init__(self, *args, **kw):
+                super().__init__(*args, **kw)
+                meta_forms.apply_core_overrides(self, entity, scope)
+
+        ScopedForm.__name__ = form_class.__name__
+        return ScopedForm
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["lowcode_scope_field"] = self.config.scope_field
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    # -- detail / review screens (read-only, layout from metadata) --------------------
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path("<path:object_id>/detail/", self.admin_site.admin_view(self.detail_view),
+                 name="%s_%s_detail" % info),
+        ] + super().get_urls()
+
+    def detail_sections(self, request, obj, screen: str = "detail") -> list[tuple[str, list[tuple[str, Any]]]]:
+        _request_var.set(request)
+        scope = self.get_scope_value(request, obj)
+        out = []
+        for title, codes in meta_forms.visible_sections(self.meta, scope, screen, self.get_roles(request)):
+            rows = []
+            for code in codes:
+                spec = self.meta.fields[code]
+                rows.append((spec.label, self.format_value(request, spec, obj, lists.raw_value(self.entity, obj, spec))))
+            out.append((title, rows))
+        return out
+
+    def detail_view(self, request, object_id):
+        screen = request.GET.get("screen", "detail")
+        if screen not in self.detail_screens:
+            raise Http404("未知界面")
+        obj = self.get_object(request, object_id)
+        if obj is None:
+            raise Http404("记录不存在或无权查看")
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": obj,
+            "title": f"{self.opts.verbose_name}详情：{obj}",
+            "sections": self.detail_sections(request, obj, screen),
+            "extra_blocks": self.detail_extra_blocks(request, obj),
+            "has_change_permission": self.has_change_permission(request, obj),
+        }
+        return TemplateResponse(request, "lowcode/detail.html", context)
+
+    def detail_extra_blocks(self, request, obj) -> list[tuple[str, list[str], list[list[Any]]]]:
+        """Domain admins add tables (title, headers, rows) below the fields, e.g. parties."""
+        return []

@@ -1,0 +1,284 @@
+"""Entities the engine serves, and their compiled metadata.
+
+A domain app registers an entity once (``register_entity``). ``get_meta(entity)`` returns an
+immutable ``EntityMeta`` compiled from the metadata tables, cached per process and keyed by the
+metadata version: no per-request rebuilding, and a change shows on the next request everywhere.
+"""
+from __future__ import annotations
+
+import contextvars
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from django.db import models
+
+from lowcode import fieldtypes
+
+
+@dataclass(frozen=True)
+class EntityConfig:
+    key: str                      # "case"
+    model: type[models.Model]
+    extra_field: str = "extra"    # JSON column for metadata-defined fields
+    scope_field: str = ""         # FK/field whose dictionary code selects per-scope fields
+    scope_dictionary: str = ""    # dictionary code of the scope (e.g. "case_type")
+
+
+_entities: dict[str, EntityConfig] = {}
+
+
+def register_entity(config: EntityConfig) -> None:
+    _entities[config.key] = config
+
+
+def entity_config(key: str) -> EntityConfig:
+    return _entities[key]
+
+
+def entities() -> dict[str, EntityConfig]:
+    return dict(_entities)
+
+
+# --- metadata version: read once per request (middleware), else on every call ---------------
+_request_version: contextvars.ContextVar[int | None] = contextvars.ContextVar("meta_version", default=None)
+
+
+def read_version() -> int:
+    from lowcode.models import MetaVersion
+
+    row = MetaVersion.objects.filter(pk=1).values_list("version", flat=True).first()
+    return row or 0
+
+
+def current_version() -> int:
+    v = _request_version.get()
+    return v if v is not None else read_version()
+
+
+def pin_version_for_request():
+    return _request_version.set(read_version())
+
+
+def unpin_version(token) -> None:
+    _request_version.reset(token)
+
+
+# --- compiled metadata -------------------------------------------------------------------
+@dataclass(frozen=True)
+class DictEntry:
+    code: str
+    label: str
+    parent: str | None
+    path_label: str
+    color: str
+    is_active: bool
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    code: str
+    label: str
+    fieldtype: str
+    core: bool
+    dictionary: str | None
+    scope: tuple[str, ...]
+    reqd: bool
+    mandatory_depends_on: str
+    depends_on: str
+    hidden: bool
+    read_only: bool
+    default: str
+    min_value: Any
+    max_value: Any
+    max_length: int | None
+    precision: int | None
+    pattern: str
+    pattern_message: str
+    description: str
+    sensitive: bool
+    in_list_view: bool
+    in_standard_filter: bool
+    query_mode: str
+    search_index: bool
+    in_import: bool
+    idx: int
+
+    @property
+    def type(self) -> fieldtypes.FieldType:
+        return fieldtypes.get(self.fieldtype)
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    fields: tuple[str, ...]
+    collapsed: bool = False
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    columns: tuple[str, ...]
+    filters: tuple[str, ...]
+    search_fields: tuple[str, ...]
+    ordering: tuple[str, ...]
+    page_size: int
+
+
+@dataclass
+class EntityMeta:
+    entity: str
+    version: int
+    fields: dict[str, FieldSpec]                        # by code, in idx order
+    dictionaries: dict[str, dict[str, DictEntry]]        # dict code → item code → entry
+    layouts: dict[tuple[str, str, str], tuple[Section, ...]]  # (screen, scope, role) → sections
+    lists: dict[str, ListSpec]                           # role ('' = default) → spec
+    workflows: dict[str, dict] = field(default_factory=dict)  # scope ('' = default) → workflow
+
+    # -- scopes (e.g. case types): a field for 劳动争议 also applies to its child 欠薪 --------
+    def scope_chain(self, scope_value: str | None) -> list[str]:
+        config = _entities.get(self.entity)
+        items = self.dictionaries.get(config.scope_dictionary, {}) if config else {}
+        chain, code = [], scope_value
+        while code and code in items and code not in chain:
+            chain.append(code)
+            code = items[code].parent
+        return chain
+
+    def fields_for(self, scope_value: str | None) -> list[FieldSpec]:
+        chain = set(self.scope_chain(scope_value))
+        return [f for f in self.fields.values() if not f.scope or chain.intersection(f.scope)]
+
+    def extra_fields(self) -> list[FieldSpec]:
+        return [f for f in self.fields.values() if not f.core]
+
+    def label_to_code(self) -> dict[str, str]:
+        return {f.label: f.code for f in self.fields.values()}
+
+    def choices(self, spec: FieldSpec) -> list[tuple[str, str]]:
+        items = self.dictionaries.get(spec.dictionary or "", {})
+        return [(e.code, e.path_label) for e in items.values() if e.is_active]
+
+    def display_value(self, spec: FieldSpec, value: Any) -> str:
+        if value in (None, "", []):
+            return ""
+        if spec.dictionary:
+            items = self.dictionaries.get(spec.dictionary, {})
+            if isinstance(value, list):
+                return "、".join(items[v].label if v in items else str(v) for v in value)
+            return items[value].label if value in items else str(value)
+        if spec.fieldtype == "check":
+            return "是" if value else "否"
+        if spec.fieldtype in ("date", "datetime"):
+            return format_when(value)
+        return str(value)
+
+    def layout(self, screen: str, scope_value: str | None = None, roles: tuple[str, ...] = ()) -> tuple[Section, ...]:
+        """Most specific layout: (scope, role) > (scope) > (role) > generic; 'detail'/'review'/'h5'
+        fall back to 'edit'. Without any layout: one section with every field in idx order."""
+        chain = self.scope_chain(scope_value) + [""]
+        for scr in (screen, "edit") if screen != "edit" else ("edit",):
+            for scope in chain:
+                for role in tuple(roles) + ("",):
+                    found = self.layouts.get((scr, scope, role))
+                    if found:
+                        return found
+        return (Section("基本信息", tuple(self.fields)),)
+
+    def list_spec(self, roles: tuple[str, ...] = ()) -> ListSpec:
+        for role in tuple(roles) + ("",):
+            if role in self.lists:
+                return self.lists[role]
+        return ListSpec(tuple(list(self.fields)[:6]), (), (), (), 20)
+
+    @cached_property
+    def expression_names(self) -> set[str]:
+        return set(self.fields) | set(self.label_to_code())
+
+
+def format_when(value: Any) -> str:
+    import datetime as dt
+
+    from django.utils import timezone
+    from django.utils.dateparse import parse_datetime
+
+    if isinstance(value, str):
+        value = parse_datetime(value) or value
+    if isinstance(value, dt.datetime):
+        if timezone.is_aware(value):
+            value = timezone.localtime(value)
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+_cache: dict[str, EntityMeta] = {}
+_lock = threading.Lock()
+
+
+def get_meta(entity: str) -> EntityMeta:
+    version = current_version()
+    cached = _cache.get(entity)
+    if cached is not None and cached.version == version:
+        return cached
+    with _lock:
+        meta = compile_meta(entity, version)
+        _cache[entity] = meta
+        return meta
+
+
+def clear_cache() -> None:
+    _cache.clear()
+
+
+def compile_meta(entity: str, version: int) -> EntityMeta:
+    from lowcode.models import Dictionary, DictItem, FieldDef, FormLayout, ListView, Workflow
+
+    dictionaries: dict[str, dict[str, DictEntry]] = {d.code: {} for d in Dictionary.objects.all()}
+    items = list(DictItem.objects.select_related("dictionary", "parent").order_by("dictionary_id", "sort", "id"))
+    by_pk = {i.pk: i for i in items}
+
+    def path_label(item) -> str:
+        parts, node, seen = [], item, set()
+        while node is not None and node.pk not in seen:
+            seen.add(node.pk)
+            parts.append(node.label)
+            node = by_pk.get(node.parent_id)
+        return " › ".join(reversed(parts))
+
+    for i in items:
+        parent = by_pk.get(i.parent_id)
+        dictionaries.setdefault(i.dictionary.code, {})[i.code] = DictEntry(
+            i.code, i.label, parent.code if parent else None, path_label(i), i.color, i.is_active)
+
+    fields: dict[str, FieldSpec] = {}
+    for f in FieldDef.objects.filter(entity=entity).select_related("dictionary").order_by("idx", "id"):
+        fields[f.code] = FieldSpec(
+            code=f.code, label=f.label, fieldtype=f.fieldtype, core=f.core,
+            dictionary=f.dictionary.code if f.dictionary_id else None, scope=tuple(f.scope or ()),
+            reqd=f.reqd, mandatory_depends_on=f.mandatory_depends_on, depends_on=f.depends_on,
+            hidden=f.hidden, read_only=f.read_only, default=f.default, min_value=f.min_value,
+            max_value=f.max_value, max_length=f.max_length, precision=f.precision,
+            pattern=f.pattern, pattern_message=f.pattern_message, description=f.description,
+            sensitive=f.sensitive, in_list_view=f.in_list_view,
+            in_standard_filter=f.in_standard_filter, query_mode=f.query_mode,
+            search_index=f.search_index, in_import=f.in_import, idx=f.idx)
+
+    layouts = {
+        (lay.screen, lay.scope_value, lay.role): tuple(
+            Section(s.get("title", ""), tuple(c for c in s.get("fields", []) if c in fields),
+                    bool(s.get("collapsed"))) for s in lay.sections)
+        for lay in FormLayout.objects.filter(entity=entity)
+    }
+    lists = {
+        lv.role: ListSpec(tuple(lv.columns), tuple(lv.filters), tuple(lv.search_fields),
+                          tuple(lv.ordering), lv.page_size)
+        for lv in ListView.objects.filter(entity=entity)
+    }
+    workflows = {
+        wf.scope_value: {"state_field": wf.state_field, "states": wf.states, "transitions": wf.transitions}
+        for wf in Workflow.objects.filter(entity=entity)
+    }
+    return EntityMeta(entity, version, fields, dictionaries, layouts, lists, workflows)
