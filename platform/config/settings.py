@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import secrets
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -16,11 +18,12 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
+# Under pytest, throw-away keys are generated per run; anywhere else they must be supplied
+# (make run writes development keys to var/dev.env).
+TESTING = "pytest" in sys.modules
+SECRET_KEY = os.environ.get("SECRET_KEY", "") or (secrets.token_urlsafe(40) if TESTING else "")
 if not SECRET_KEY:
-    if not DEBUG:
-        raise RuntimeError("环境变量 SECRET_KEY 未设置（开发环境请设置 DEBUG=1 或使用 make run）")
-    SECRET_KEY = "dev-only-insecure-key-not-for-production"
+    raise RuntimeError("环境变量 SECRET_KEY 未设置（开发环境请使用 make run，它会生成 var/dev.env）")
 
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
@@ -43,6 +46,8 @@ INSTALLED_APPS = [
     "orgs",
     "accounts",
     "cases",
+    "ops",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -162,8 +167,8 @@ CACHES = {
 # --- sensitive data (SM4 / SM3) ---------------------------------------------------------
 # 32 hex chars (128-bit SM4 key) and 64 hex chars (HMAC-SM3 blind-index key). Never in the repo:
 # `make run` writes development keys to var/dev.env; production supplies them from its secret store.
-SM4_KEY = os.environ.get("SM4_KEY", "")
-BLIND_INDEX_KEY = os.environ.get("BLIND_INDEX_KEY", "")
+SM4_KEY = os.environ.get("SM4_KEY", "") or (secrets.token_hex(16) if TESTING else "")
+BLIND_INDEX_KEY = os.environ.get("BLIND_INDEX_KEY", "") or (secrets.token_hex(32) if TESTING else "")
 
 # --- security headers -----------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -155,6 +155,7 @@ class MetaModelAdmin(admin.ModelAdmin):
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context["lowcode_scope_field"] = self.config.scope_field
+        context["lowcode_entity"] = self.entity
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     # -- detail / review screens (read-only, layout from metadata) --------------------

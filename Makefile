@@ -1,0 +1,50 @@
+# 矛盾纠纷调处研判系统 — developer commands. The README documents these.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DEV_ENV := var/dev.env
+
+.PHONY: run test test-postgres bench lint install dev-env demo clean-db
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+# Development keys (never committed): SECRET_KEY, SM4_KEY, BLIND_INDEX_KEY for this checkout.
+$(DEV_ENV):
+	mkdir -p var
+	$(PYTHON) -c "import secrets; print('SECRET_KEY=' + secrets.token_urlsafe(40)); print('SM4_KEY=' + secrets.token_hex(16)); print('BLIND_INDEX_KEY=' + secrets.token_hex(32))" > $@
+	chmod 600 $@
+
+dev-env: $(DEV_ENV)
+
+WITH_ENV = set -a && . ./$(DEV_ENV) && set +a && DEBUG=$${DEBUG:-1}
+
+demo: install $(DEV_ENV)
+	$(WITH_ENV) $(PY) manage.py migrate --noinput -v0
+	$(WITH_ENV) $(PY) manage.py load_metadata
+	$(WITH_ENV) $(PY) manage.py seed_demo
+
+run: demo
+	@echo "系统地址：http://$(HOST):$(PORT)/  （Ctrl+C 停止）"
+	$(WITH_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
+
+lint: install
+	PYTHONPATH=platform:. $(VENV)/bin/lint-imports --config .importlinter
+
+# The whole suite on SQLite. Browser tests run when Chromium is installed (or are required
+# when E2E_REQUIRED=1, as in CI). DATABASE_URL=postgres://… runs it on PostgreSQL.
+test: install lint
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) tests/perf/bench.py
+
+clean-db:
+	rm -f var/db.sqlite3

@@ -1,0 +1,28 @@
+import os
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from demo import seeding
+
+
+class Command(BaseCommand):
+    help = "创建演示数据：区域、组织、角色、每个角色一个演示用户、若干合成案件（可重复运行）"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--cases", type=int, default=300)
+
+    def handle(self, *args, **options):
+        password = os.environ.get("DEMO_PASSWORD", "")
+        if not password:
+            if not settings.DEBUG:
+                raise CommandError("请通过环境变量 DEMO_PASSWORD 指定演示账号密码")
+            password = "Mdtj@demo2026"
+        regions = seeding.ensure_regions()
+        seeding.ensure_organizations(regions)
+        users = seeding.ensure_users(password)
+        created = seeding.seed_cases(options["cases"])
+        self.stdout.write(f"区域 {len(regions)} 个；新建演示案件 {created} 件。")
+        self.stdout.write("演示账号（密码均为 %s，仅用于本机演示）：" % password)
+        for username, role in users:
+            self.stdout.write(f"  {username:<18} {role}")

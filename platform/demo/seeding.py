@@ -1,0 +1,128 @@
+"""Demo regions, organisations, roles, users and cases. Idempotent: running it again creates
+nothing twice and never resets what an admin changed."""
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import yaml
+from django.conf import settings
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+from django.utils import timezone
+
+from demo import synthetic
+from orgs.models import Organization, Region
+
+DEMO_CASE_MARK = "demo_"
+
+
+def ensure_regions() -> dict[str, Region]:
+    spec = synthetic.load("regions.yaml")
+    d = spec["district"]
+    district, _ = Region.objects.get_or_create(code=d["code"], defaults={"name": d["name"], "level": 1})
+    out = {district.code: district}
+    for i, s in enumerate(spec["streets"], 1):
+        street, _ = Region.objects.get_or_create(code=s["code"], defaults={
+            "name": s["name"], "level": 2, "parent": district, "sort": i})
+        out[street.code] = street
+        for j, cname in enumerate(s["communities"], 1):
+            community, _ = Region.objects.get_or_create(code=f"{s['code']}{j:03d}", defaults={
+                "name": cname, "level": 3, "parent": street, "sort": j})
+            out[community.code] = community
+            for k in range(1, spec["grids_per_community"] + 1):
+                grid, _ = Region.objects.get_or_create(code=f"{community.code}{k:02d}", defaults={
+                    "name": f"{cname}第{k}网格", "level": 4, "parent": community, "sort": k})
+                out[grid.code] = grid
+    return out
+
+
+def ensure_organizations(regions: dict[str, Region]) -> None:
+    district = next(r for r in regions.values() if r.level == 1)
+    wanted = [("示范区社会治理中心", "gov", district), ("示范区人力资源和社会保障局", "dept", district),
+              ("和合商事调解中心", "third", district), ("平安律师调解工作室", "third", district)]
+    for r in regions.values():
+        if r.level == 2:
+            wanted.append((f"{r.name}综治中心", "street", r))
+        elif r.level == 3:
+            wanted.append((f"{r.name}人民调解委员会", "committee", r))
+    for name, kind, region in wanted:
+        Organization.objects.get_or_create(name=name, defaults={"kind": kind, "region": region})
+
+
+def ensure_roles() -> dict[str, Group]:
+    roles = yaml.safe_load((settings.BASE_DIR / "fixtures" / "roles.yaml").read_text(encoding="utf-8"))
+    out = {}
+    for role in roles:
+        group, created = Group.objects.get_or_create(name=role["name"])
+        if created:
+            group.permissions.set(resolve_permissions(role["permissions"]))
+        out[role["name"]] = group
+    return out
+
+
+def resolve_permissions(specs: list[str]) -> list[Permission]:
+    perms = []
+    for spec in specs:
+        app, codename = spec.split(".", 1)
+        qs = Permission.objects.filter(content_type__app_label=app)
+        perms += list(qs if codename == "*" else qs.filter(codename=codename))
+    return perms
+
+
+def ensure_users(password: str) -> list[tuple[str, str]]:
+    from accounts.models import User
+
+    roles = ensure_roles()
+    out = []
+    for spec in synthetic.load("users.yaml"):
+        region = None
+        if spec["region"]:
+            region = Region.objects.filter(code=spec["region"]).first() or Region.objects.get(name=spec["region"])
+        org = Organization.objects.filter(name=spec["organization"]).first()
+        user, created = User.objects.get_or_create(username=spec["username"], defaults={
+            "display_name": spec["display_name"], "region": region, "organization": org, "is_staff": True})
+        if created:
+            user.set_password(password)
+            user.save()
+            user.groups.add(roles[spec["role"]])
+        out.append((spec["username"], spec["role"]))
+    return out
+
+
+def seed_cases(count: int, seed: int = 20261125) -> int:
+    """Create ``count`` demo cases unless demo cases exist already."""
+    from accounts.models import User
+    from cases.models import Case, Party
+
+    if Case.objects.filter(registrant__username__startswith=DEMO_CASE_MARK).exists():
+        return 0
+    rng = random.Random(seed)
+    communities = list(Region.objects.filter(level__gte=3))
+    registrants = {u.region_id: u for u in User.objects.filter(username__startswith=DEMO_CASE_MARK)}
+    fallback = User.objects.filter(username="demo_mediator").first()
+    types = ["neighbor"] * 6 + ["marriage", "support", "inheritance", "housing", "housing", "contract",
+             "labor", "labor_wage", "labor_wage", "labor_injury", "labor_contract", "property_mgmt",
+             "property_mgmt", "medical", "traffic", "traffic", "consumer", "consumer", "land",
+             "demolition", "environment", "damages", "other"]
+    statuses = ["registered"] * 3 + ["mediating"] * 3 + ["pending_review", "mediated", "mediated", "mediated", "archived"]
+    mediation_types = ["people"] * 6 + ["industry", "lawyer", "administrative", "commercial"]
+    now = timezone.now()
+    created = 0
+    with transaction.atomic():
+        for _ in range(count):
+            region = rng.choice(communities)
+            place = f"示范区{region.parent.name if region.level == 4 else ''}{region.name}".replace("网格", "")
+            draft = synthetic.case_draft(rng, rng.choice(types), place)
+            when = now - dt.timedelta(days=rng.randint(0, 365), minutes=rng.randint(0, 1440))
+            case = Case(
+                title=draft.title, description=draft.description, case_type=draft.case_type,
+                mediation_type=rng.choice(mediation_types), status=rng.choice(statuses),
+                party_count=draft.party_count, address=synthetic.address(rng, place),
+                occurred_at=when - dt.timedelta(days=rng.randint(0, 10)), registered_at=when,
+                region=region, registrant=registrants.get(region.pk, fallback),
+                tags=["group"] if draft.party_count >= 10 else [], extra=draft.extra)
+            case.save()
+            Party.objects.bulk_create([Party(case=case, **p) for p in draft.parties])
+            created += 1
+    return created
