@@ -9,14 +9,23 @@ from simple_history.admin import SimpleHistoryAdmin
 from accounts.scope import regions_for, scope_queryset
 from cases.forms import party_form_for
 from cases.models import Case, Party
-from lowcode.modeladmin import MetaModelAdmin, current_request, set_current_request
+from lowcode.modeladmin import MetaModelAdmin, ScopedAdminMixin, current_request, set_current_request
 from lowcode.registry import get_meta
-from secure.crypto import blind_index
+from secure.crypto import blind_index, normalise
 from secure.masking import mask
 
-ID_LIKE = re.compile(r"^\d{17}[\dXx]$")
-PHONE_LIKE = re.compile(r"^\+?\d[\d-]{6,16}$")
+ID_LIKE = re.compile(r"^\d{17}[\dX]$")
+PHONE_LIKE = re.compile(r"^(1\d{10}|0\d{9,11})$")
 SENSITIVE_PERMISSION = "cases.view_sensitive_party"
+
+
+def identity_lookup(term: str, prefix: str = "") -> dict | None:
+    """A search term that is an ID number or a phone becomes an exact blind-index match
+    (the values are encrypted; substring search on them is impossible by design)."""
+    for kind, pattern in (("id_number", ID_LIKE), ("phone", PHONE_LIKE)):
+        if pattern.match(normalise(term, kind)):
+            return {f"{prefix}{kind}_bidx": blind_index(term, kind)}
+    return None
 
 
 def can_see_sensitive(request) -> bool:
@@ -83,11 +92,9 @@ class CaseAdmin(MetaModelAdmin, SimpleHistoryAdmin):
                 Case.objects.filter(pk=case.pk).update(party_count=count)
 
     def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip()
-        if ID_LIKE.match(term):
-            return queryset.filter(parties__id_number_bidx=blind_index(term, "id_number")).distinct(), True
-        if PHONE_LIKE.match(term):
-            return queryset.filter(parties__phone_bidx=blind_index(term, "phone")).distinct(), True
+        found = identity_lookup(search_term, "parties__")
+        if found is not None:
+            return queryset.filter(**found).distinct(), True
         return super().get_search_results(request, queryset, search_term)
 
     def detail_extra_blocks(self, request, obj):
@@ -106,7 +113,7 @@ class CaseAdmin(MetaModelAdmin, SimpleHistoryAdmin):
 
 
 @admin.register(Party)
-class PartyAdmin(admin.ModelAdmin):
+class PartyAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "role_label", "masked_id_number", "masked_phone", "case"]
     search_fields = ["name"]
     list_select_related = ["case"]
@@ -123,11 +130,9 @@ class PartyAdmin(admin.ModelAdmin):
         return super().get_form(request, obj, change, **kwargs)
 
     def get_search_results(self, request, queryset, search_term):
-        term = search_term.strip()
-        if ID_LIKE.match(term):
-            return queryset.filter(id_number_bidx=blind_index(term, "id_number")), False
-        if PHONE_LIKE.match(term):
-            return queryset.filter(phone_bidx=blind_index(term, "phone")), False
+        found = identity_lookup(search_term)
+        if found is not None:
+            return queryset.filter(**found), False
         return super().get_search_results(request, queryset, search_term)
 
     @admin.display(description="当事人类型")

@@ -78,7 +78,7 @@ class MetaFormMixin:
     """Mixed into a ModelForm. Class attributes set by ``build_form_class``."""
 
     _meta_entity: str = ""
-    _meta_version: int = 0
+    _meta_version: str = ""
     _scope_value: str | None = None
     _extra_codes: tuple[str, ...] = ()
     _conditional: tuple[str, ...] = ()
@@ -184,11 +184,13 @@ def apply_core_overrides(form: forms.BaseForm, entity: str, scope_value: str | N
             field.disabled = True
         if spec.dictionary and not isinstance(field, forms.ModelChoiceField):
             choices = meta.choices(spec)
+            # keep the default (FieldDef default, else the model's) on the replacement field
+            initial = spec.default or field.initial
             if spec.fieldtype == "multi_select":
                 form.fields[code] = forms.MultipleChoiceField(
-                    label=spec.label, required=field.required, choices=choices,
+                    label=spec.label, required=field.required, choices=choices, initial=initial,
                     widget=forms.CheckboxSelectMultiple, help_text=field.help_text)
             else:
                 form.fields[code] = forms.ChoiceField(
                     label=spec.label, required=field.required, help_text=field.help_text,
-                    choices=[("", "---------")] + choices, disabled=field.disabled)
+                    choices=[("", "---------")] + choices, disabled=field.disabled, initial=initial)

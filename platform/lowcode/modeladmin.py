@@ -29,7 +29,33 @@ def current_request():
     return _request_var.get()
 
 
-class MetaModelAdmin(admin.ModelAdmin):
+class ScopedAdminMixin:
+    """Answers 404 for objects outside ``get_queryset`` on every object URL (change, history,
+    history form), so a row-level scope in get_queryset cannot be bypassed by URL."""
+
+    def _get_obj_does_not_exist_redirect(self, request, opts, object_id):
+        # Django redirects to the index for a missing object; for rows outside the user's
+        # scope that leaks nothing but still "works". Answer 404 like every other path.
+        raise Http404("记录不存在或无权访问")
+
+    def _require_in_scope(self, request, object_id) -> None:
+        from django.contrib.admin.utils import unquote
+
+        if not self.get_queryset(request).filter(pk=unquote(object_id)).exists():
+            raise Http404("记录不存在或无权访问")
+
+    # simple-history falls back to the history table for objects missing from get_queryset
+    # (meant for deleted rows) — that would show other regions' records. Scope them too.
+    def history_view(self, request, object_id, extra_context=None):
+        self._require_in_scope(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        self._require_in_scope(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+
+class MetaModelAdmin(ScopedAdminMixin, admin.ModelAdmin):
     entity: str = ""
     change_form_template = "lowcode/change_form.html"
     detail_screens = ("detail", "review")

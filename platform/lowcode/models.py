@@ -20,9 +20,12 @@ from lowcode import fieldtypes
 
 class MetaVersion(models.Model):
     """One row; bumped on every metadata save. Compiled metadata is cached per process and
-    keyed by this number, so a change shows on the next request in every process."""
+    keyed by ``stamp``, so a change shows on the next request in every process. The stamp is
+    random rather than the counter, so a database restored to an older state (or a rolled-back
+    transaction) can never match a cache compiled from other metadata."""
 
     version = models.PositiveBigIntegerField(default=1)
+    stamp = models.CharField(max_length=32, default="")
 
     class Meta:
         verbose_name = verbose_name_plural = "元数据版本"

@@ -42,17 +42,16 @@ def entities() -> dict[str, EntityConfig]:
 
 
 # --- metadata version: read once per request (middleware), else on every call ---------------
-_request_version: contextvars.ContextVar[int | None] = contextvars.ContextVar("meta_version", default=None)
+_request_version: contextvars.ContextVar[str | None] = contextvars.ContextVar("meta_version", default=None)
 
 
-def read_version() -> int:
+def read_version() -> str:
     from lowcode.models import MetaVersion
 
-    row = MetaVersion.objects.filter(pk=1).values_list("version", flat=True).first()
-    return row or 0
+    return MetaVersion.objects.filter(pk=1).values_list("stamp", flat=True).first() or ""
 
 
-def current_version() -> int:
+def current_version() -> str:
     v = _request_version.get()
     return v if v is not None else read_version()
 
@@ -129,7 +128,7 @@ class ListSpec:
 @dataclass
 class EntityMeta:
     entity: str
-    version: int
+    version: str
     fields: dict[str, FieldSpec]                        # by code, in idx order
     dictionaries: dict[str, dict[str, DictEntry]]        # dict code → item code → entry
     layouts: dict[tuple[str, str, str], tuple[Section, ...]]  # (screen, scope, role) → sections
@@ -233,7 +232,7 @@ def clear_cache() -> None:
     _cache.clear()
 
 
-def compile_meta(entity: str, version: int) -> EntityMeta:
+def compile_meta(entity: str, version: str) -> EntityMeta:
     from lowcode.models import Dictionary, DictItem, FieldDef, FormLayout, ListView, Workflow
 
     dictionaries: dict[str, dict[str, DictEntry]] = {d.code: {} for d in Dictionary.objects.all()}

@@ -2,6 +2,8 @@
 recompiles its cached metadata on its next request."""
 from __future__ import annotations
 
+import uuid
+
 from django.db.models import F
 from django.db.models.signals import post_delete, post_save
 
@@ -9,9 +11,10 @@ from lowcode.models import METADATA_MODELS, MetaVersion
 
 
 def bump_version() -> None:
-    updated = MetaVersion.objects.filter(pk=1).update(version=F("version") + 1)
+    stamp = uuid.uuid4().hex
+    updated = MetaVersion.objects.filter(pk=1).update(version=F("version") + 1, stamp=stamp)
     if not updated:
-        MetaVersion.objects.get_or_create(pk=1, defaults={"version": 2})
+        MetaVersion.objects.get_or_create(pk=1, defaults={"version": 2, "stamp": stamp})
 
 
 def _on_change(sender, **kwargs):
