@@ -87,6 +87,9 @@ class DictItemAdmin(MetaRecordAdmin):
 
 @admin.register(FieldDef)
 class FieldDefAdmin(MetaRecordAdmin):
+    class Media:
+        js = ["lowcode/try-expression.js"]
+
     list_display = ["label", "code", "entity", "fieldtype", "scope", "reqd", "in_list_view",
                     "in_standard_filter", "hidden", "idx", "core"]
     list_editable = ["idx", "hidden", "in_list_view", "in_standard_filter"]
