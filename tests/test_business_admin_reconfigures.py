@@ -185,3 +185,16 @@ def test_saving_unchanged_metadata_writes_no_history(amount_field):
     before = amount_field.history.count()
     amount_field.save()
     assert amount_field.history.count() == before
+
+
+def test_metadata_changelog_lists_changes_across_record_kinds(amount_field, client_for):
+    c = client_for("demo_config")
+    c.post(f"/admin/lowcode/fielddef/{amount_field.pk}/change/", {**FIELD_FORM, "label": "涉案金额(万元)"})
+    lv = ListView.objects.get(entity="case", role="")
+    lv.page_size = 30
+    lv.save()
+    html = c.get("/lowcode/changes/").content.decode()
+    assert "元数据变更记录" in html
+    assert "涉及金额(万元) → 涉案金额(万元)" in html and "业务配置管理员" in html
+    assert "20 → 30" in html
+    assert client_for("demo_mediator").get("/lowcode/changes/").status_code == 403

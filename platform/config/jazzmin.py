@@ -27,6 +27,10 @@ JAZZMIN_SETTINGS = {
         "accounts.User": "fas fa-user",
         "auth.Group": "fas fa-users-cog",
     },
+    "custom_links": {
+        "lowcode": [{"name": "元数据变更记录", "url": "lowcode:changelog", "icon": "fas fa-history",
+                     "permissions": ["lowcode.view_fielddef"]}],
+    },
     "custom_css": "mdtj/admin.css",
     "custom_js": "mdtj/admin.js",
 }

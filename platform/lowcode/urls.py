@@ -1,9 +1,12 @@
 from django.urls import path
 
-from lowcode import views
+from django.contrib import admin
+
+from lowcode import changelog, views
 
 app_name = "lowcode"
 urlpatterns = [
     path("form-rules/<slug:entity>/", views.form_rules, name="form_rules"),
     path("try-expression/<slug:entity>/", views.try_expression, name="try_expression"),
+    path("changes/", admin.site.admin_view(changelog.changelog_view), name="changelog"),
 ]
