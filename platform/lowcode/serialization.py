@@ -64,8 +64,25 @@ def _complete(model: type[MetaRecord], data: dict) -> dict:
             for name in model.META_FIELDS}
 
 
+# Key order inside JSON values (layout sections, workflow transitions). PostgreSQL's jsonb does
+# not keep key order, so the files use this canonical order whatever the database returns.
+JSON_KEY_ORDER = ("name", "title", "fields", "collapsed", "action", "from", "to", "roles",
+                  "condition", "review_role")
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, dict):
+        rank = {k: i for i, k in enumerate(JSON_KEY_ORDER)}
+        keys = sorted(value, key=lambda k: (rank.get(k, len(rank)), k))
+        return {k: _canonical(value[k]) for k in keys}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    return value
+
+
 def _compact(model: type[MetaRecord], values: dict) -> dict:
-    return {k: v for k, v in values.items() if v != _default(model._meta.get_field(k)) or k in ("code",)}
+    return {k: _canonical(v) for k, v in values.items()
+            if v != _default(model._meta.get_field(k)) or k in ("code",)}
 
 
 # --- dump ------------------------------------------------------------------------------
