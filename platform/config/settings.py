@@ -99,7 +99,10 @@ def database_from_url(url: str) -> dict:
             "PASSWORD": unquote(u.password or ""),
             "HOST": u.hostname or "127.0.0.1",
             "PORT": str(u.port or 5236),
-            "OPTIONS": {"local_code": 1},
+            # dmDjango ignores NAME when connecting and passes OPTIONS to dmPython.connect():
+            # "schema" makes the path's schema the current one; local_code 1 = UTF-8.
+            "OPTIONS": {"local_code": 1, "schema": (u.path or "/").lstrip("/") or "SYSDBA"},
+            "CONN_MAX_AGE": int(os.environ.get("CONN_MAX_AGE", "60")),
         }
     config = dj_database_url.parse(url, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")))
     if config["ENGINE"].endswith("sqlite3"):
