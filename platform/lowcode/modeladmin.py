@@ -117,7 +117,15 @@ class MetaModelAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def get_list_display(self, request):
         _request_var.set(request)
-        return [c if c == "__str__" else lists.COLUMN_PREFIX + c for c in self.list_columns(request)]
+        return [c if c == "__str__" else lists.COLUMN_PREFIX + c for c in self.list_columns(request)] + ["detail_link"]
+
+    @admin.display(description="详情")
+    def detail_link(self, obj):
+        from django.urls import reverse
+        from django.utils.html import format_html
+
+        info = self.opts.app_label, self.opts.model_name
+        return format_html('<a href="{}">查看</a>', reverse("admin:%s_%s_detail" % info, args=[obj.pk]))
 
     def get_list_display_links(self, request, list_display):
         return list_display[:1]
@@ -178,6 +186,14 @@ class MetaModelAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
         ScopedForm.__name__ = form_class.__name__
         return ScopedForm
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        # An add page opened for one scope (?scope=labor) shows that scope's fields, so the
+        # scope field (e.g. 案件类型) starts with that value too.
+        if self.config.scope_field and request.GET.get(SCOPE_PARAM):
+            initial.setdefault(self.config.scope_field, request.GET[SCOPE_PARAM])
+        return initial
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context["lowcode_scope_field"] = self.config.scope_field
