@@ -19,8 +19,8 @@ class PartyForm(forms.ModelForm):
     class Meta:
         model = Party
         fields = ["role", "party_kind", "name", "id_number", "phone", "address"]
-        widgets = {"id_number": forms.TextInput(attrs={"size": 20}),
-                   "phone": forms.TextInput(attrs={"size": 14})}
+        widgets = {"id_number": forms.TextInput(attrs={"size": 20, "class": "vTextField"}),
+                   "phone": forms.TextInput(attrs={"size": 14, "class": "vTextField"})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -13,6 +13,9 @@ from lowcode import expressions, fieldtypes, registry
 from lowcode.registry import EntityMeta, FieldSpec
 
 OTHER_SECTION = "其他信息"
+ADMIN_WIDGET_CLASS = {"data": "vTextField", "address": "vTextField", "id_number": "vTextField",
+                      "phone": "vTextField", "long_text": "vLargeTextField", "int": "vIntegerField",
+                      "decimal": "vIntegerField", "date": "vDateField"}
 
 
 def visible_sections(meta: EntityMeta, scope_value: str | None, screen: str,
@@ -54,6 +57,10 @@ def formfield_for(meta: EntityMeta, spec: FieldSpec, *, required: bool | None = 
     if spec.fieldtype in ("data", "long_text", "address") and spec.max_length:
         kw["max_length"] = spec.max_length
     field = spec.type.make_formfield(**kw)
+    # the admin skin styles inputs by Django admin's widget classes
+    css = ADMIN_WIDGET_CLASS.get(spec.fieldtype)
+    if css:
+        field.widget.attrs.setdefault("class", css)
     if spec.pattern:
         field.validators.append(RegexValidator(re.compile(spec.pattern),
                                                spec.pattern_message or f"{spec.label}格式不正确"))
