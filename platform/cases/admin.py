@@ -9,6 +9,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from accounts.scope import regions_for, scope_queryset
 from cases.forms import party_form_for
 from cases.models import Case, Party
+from lowcode.excel_admin import ExcelAdminMixin
 from lowcode.modeladmin import MetaModelAdmin, ScopedAdminMixin, current_request, set_current_request
 from lowcode.registry import get_meta
 from secure.crypto import blind_index, normalise
@@ -45,7 +46,7 @@ class PartyInline(admin.TabularInline):
 
 
 @admin.register(Case)
-class CaseAdmin(MetaModelAdmin, SimpleHistoryAdmin):
+class CaseAdmin(ExcelAdminMixin, MetaModelAdmin, SimpleHistoryAdmin):
     entity = "case"
     inlines = [PartyInline]
     list_select_related = ["region"]
@@ -53,6 +54,10 @@ class CaseAdmin(MetaModelAdmin, SimpleHistoryAdmin):
 
     def can_see_sensitive(self, request) -> bool:
         return can_see_sensitive(request)
+
+    @property
+    def search_help_text(self) -> str:
+        return super().search_help_text + "，或完整证件号码、手机号"
 
     def get_queryset(self, request):
         return scope_queryset(request.user, super().get_queryset(request))

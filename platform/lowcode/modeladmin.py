@@ -143,6 +143,16 @@ class MetaModelAdmin(ScopedAdminMixin, admin.ModelAdmin):
         return [lists.field_path(self.entity, self.meta.fields[c]) for c in codes
                 if c in self.meta.fields and not self.meta.fields[c].sensitive]
 
+    @property
+    def search_help_text(self) -> str:
+        request = _request_var.get()
+        roles = self.get_roles(request) if request is not None else ()
+        spec = self.meta.list_spec(roles)
+        codes = list(spec.search_fields) + [f.code for f in self.meta.fields.values()
+                                            if f.search_index and f.code not in spec.search_fields]
+        labels = [self.meta.fields[c].label for c in codes if c in self.meta.fields and not self.meta.fields[c].sensitive]
+        return "搜索：" + "、".join(labels) if labels else ""
+
     def get_ordering(self, request):
         spec = self.meta.list_spec(self.get_roles(request))
         out = []
