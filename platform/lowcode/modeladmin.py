@@ -99,14 +99,21 @@ class MetaModelAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def __getattr__(self, name: str):
         # "x__<code>" columns and read-only fields are generated from metadata on demand.
-        if name.startswith(lists.COLUMN_PREFIX):
+        if name.startswith(lists.COLUMN_PREFIX) and not name.startswith("__"):
             code = name[len(lists.COLUMN_PREFIX):]
-            if code in registry.get_meta(self.entity).fields:
-                def display(spec, obj, value):
-                    request = _request_var.get()
-                    return self.format_value(request, spec, obj, value) if request else value
+            meta = registry.get_meta(self.entity)
+            if code in meta.fields:
+                cache = self.__dict__.setdefault("_column_cache", {})
+                key = (code, meta.version)
+                if key not in cache:  # Django looks the column up once per cell
+                    def display(spec, obj, value):
+                        request = _request_var.get()
+                        return self.format_value(request, spec, obj, value) if request else value
 
-                return lists.make_column(self.entity, code, display)
+                    if len(cache) > 1000:
+                        cache.clear()
+                    cache[key] = lists.make_column(self.entity, code, display)
+                return cache[key]
         raise AttributeError(name)
 
     def list_columns(self, request) -> list[str]:
