@@ -38,8 +38,14 @@ class Case(models.Model):
     class Meta:
         verbose_name = verbose_name_plural = "案件"
         ordering = ["-registered_at"]
+        # The scope filter is a prefix match (region_path LIKE '339901001%'). PostgreSQL can use
+        # a btree for it only with the pattern operator class when the collation isn't "C";
+        # other databases ignore opclasses and get a plain index.
         indexes = [
-            models.Index(fields=["region_path", "registered_at"], name="case_scope_time"),
+            models.Index(fields=["region_path", "registered_at"], name="case_scope_time",
+                         opclasses=["varchar_pattern_ops", "timestamptz_ops"]),
+            models.Index(fields=["case_type", "region_path"], name="case_type_scope",
+                         opclasses=["varchar_pattern_ops", "varchar_pattern_ops"]),
             models.Index(fields=["case_type", "registered_at"], name="case_type_time"),
         ]
 

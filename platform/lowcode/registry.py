@@ -233,10 +233,17 @@ def clear_cache() -> None:
 
 
 def compile_meta(entity: str, version: str) -> EntityMeta:
-    from lowcode.models import Dictionary, DictItem, FieldDef, FormLayout, ListView, Workflow
+    from lowcode.models import DictItem, FieldDef, FormLayout, ListView, Workflow
 
-    dictionaries: dict[str, dict[str, DictEntry]] = {d.code: {} for d in Dictionary.objects.all()}
-    items = list(DictItem.objects.select_related("dictionary", "parent").order_by("dictionary_id", "sort", "id"))
+    # only the dictionaries this entity's fields (and its scope) use: compile cost stays bounded
+    config = _entities.get(entity)
+    used = set(FieldDef.objects.filter(entity=entity, dictionary__isnull=False)
+               .values_list("dictionary__code", flat=True))
+    if config and config.scope_dictionary:
+        used.add(config.scope_dictionary)
+    dictionaries: dict[str, dict[str, DictEntry]] = {code: {} for code in used}
+    items = list(DictItem.objects.filter(dictionary__code__in=used).select_related("dictionary")
+                 .order_by("dictionary_id", "sort", "id"))
     by_pk = {i.pk: i for i in items}
 
     def path_label(item) -> str:
