@@ -1,0 +1,49 @@
+"""make run's demo data: realistic, valid and idempotent."""
+from __future__ import annotations
+
+from io import StringIO
+
+from django.core.management import call_command
+
+from lowcode.fieldtypes import id_number_checksum_ok
+
+
+def test_seeding_twice_creates_nothing_twice(metadata, settings):
+    settings.DEBUG = True
+    from accounts.models import User
+    from cases.models import Case, Party
+    from orgs.models import Organization, Region
+
+    out = StringIO()
+    call_command("seed_demo", cases=40, stdout=out)
+    counts = (Region.objects.count(), Organization.objects.count(), User.objects.count(),
+              Case.objects.count(), Party.objects.count())
+    call_command("seed_demo", cases=40, stdout=StringIO())
+    assert counts == (Region.objects.count(), Organization.objects.count(), User.objects.count(),
+                      Case.objects.count(), Party.objects.count())
+    assert counts[3] == 40
+    assert "demo_mediator" in out.getvalue() and "社区调解员" in out.getvalue()
+    roles = set(User.objects.filter(username__startswith="demo_").values_list("groups__name", flat=True))
+    assert roles == {"区级管理员", "业务配置管理员", "街道管理员", "社区调解员", "部门用户", "第三方组织管理员", "第三方调解员"}
+
+
+def test_demo_cases_look_real_and_identity_numbers_are_valid(metadata, settings):
+    settings.DEBUG = True
+    from cases.models import Case, Party
+
+    call_command("seed_demo", cases=30, stdout=StringIO())
+    ids = [p.id_number for p in Party.objects.exclude(id_number="")]
+    assert ids and all(id_number_checksum_ok(i) for i in ids)
+    case = Case.objects.first()
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in case.description)
+    assert case.region.level >= 3 and case.region_path.startswith("339901/")
+
+
+def test_seeding_without_a_password_outside_debug_is_refused(metadata, settings, monkeypatch):
+    import pytest
+    from django.core.management.base import CommandError
+
+    settings.DEBUG = False
+    monkeypatch.delenv("DEMO_PASSWORD", raising=False)
+    with pytest.raises(CommandError, match="DEMO_PASSWORD"):
+        call_command("seed_demo", cases=1, stdout=StringIO())
