@@ -8,7 +8,7 @@ from lowcode.models import FieldDef, FormLayout, ListView
 
 FIELD_FORM = {
     "entity": "case", "code": "amount_involved", "label": "涉及金额(万元)", "fieldtype": "decimal",
-    "dictionary": "", "scope": '["labor"]', "idx": 300, "reqd": "on", "mandatory_depends_on": "",
+    "dictionary": "", "scope": ["labor"], "idx": 300, "reqd": "on", "mandatory_depends_on": "",
     "depends_on": "", "min_value": "0", "max_value": "", "max_length": "", "precision": "2",
     "pattern": "", "pattern_message": "", "default": "", "description": "", "query_mode": "range",
     "in_list_view": "on", "in_standard_filter": "on", "in_import": "on",

@@ -2,10 +2,12 @@
 old → new, revert), site changes shown against the shipped defaults."""
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
+from lowcode import registry
 from lowcode.models import Dictionary, DictItem, FieldDef, FormLayout, ListView, Workflow
 
 
@@ -85,8 +87,54 @@ class DictItemAdmin(MetaRecordAdmin):
     autocomplete_fields = ["parent"]
 
 
+def scope_choices() -> list:
+    """The scope dictionaries of the registered entities (e.g. case types), as option groups."""
+    groups = []
+    for key, config in registry.entities().items():
+        if not config.scope_dictionary:
+            continue
+        items = registry.get_meta(key).dictionaries.get(config.scope_dictionary, {})
+        label = f"{config.model._meta.verbose_name}（{key}）"
+        groups.append((label, [(e.code, e.path_label) for e in items.values()]))
+    return groups
+
+
+def entity_choices() -> list[tuple[str, str]]:
+    return [(key, f"{c.model._meta.verbose_name}（{key}）") for key, c in registry.entities().items()]
+
+
+class EntityChoiceForm(forms.ModelForm):
+    """Metadata forms pick the business object from the registered entities, not free text."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "entity" in self.fields:
+            field = self.fields["entity"]
+            self.fields["entity"] = forms.ChoiceField(
+                label=field.label, choices=[("", "---------")] + entity_choices(),
+                required=field.required, disabled=field.disabled, help_text=field.help_text)
+
+
+class FieldDefForm(EntityChoiceForm):
+    scope = forms.MultipleChoiceField(
+        label="适用范围", required=False, widget=forms.SelectMultiple(attrs={"size": 12}),
+        help_text="不选表示适用于全部；选上级分类即包含其下级（按住 Ctrl 多选）")
+
+    class Meta:
+        model = FieldDef
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["scope"].choices = scope_choices()
+        if self.instance.pk:
+            self.initial["scope"] = list(self.instance.scope or [])
+
+
 @admin.register(FieldDef)
 class FieldDefAdmin(MetaRecordAdmin):
+    form = FieldDefForm
+
     class Media:
         js = ["lowcode/try-expression.js"]
 
@@ -118,17 +166,20 @@ class FieldDefAdmin(MetaRecordAdmin):
 
 @admin.register(FormLayout)
 class FormLayoutAdmin(MetaRecordAdmin):
+    form = EntityChoiceForm
     list_display = ["__str__", "entity", "screen", "scope_value", "role", "origin_state"]
     list_filter = ["entity", "screen", CustomisedFilter]
 
 
 @admin.register(ListView)
 class ListViewAdmin(MetaRecordAdmin):
+    form = EntityChoiceForm
     list_display = ["__str__", "entity", "role", "page_size", "origin_state"]
     list_filter = ["entity", CustomisedFilter]
 
 
 @admin.register(Workflow)
 class WorkflowAdmin(MetaRecordAdmin):
+    form = EntityChoiceForm
     list_display = ["__str__", "entity", "scope_value", "origin_state"]
     list_filter = ["entity"]

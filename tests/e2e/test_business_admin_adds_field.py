@@ -98,11 +98,11 @@ def test_business_admin_adds_field_and_mediator_uses_it(demo_world, live_server,
     with page.expect_navigation():
         page.locator("a", has_text="增加 字段定义").first.click()
     assert page.url.endswith("/admin/lowcode/fielddef/add/")
-    page.fill("[name=entity]", "case")
+    page.select_option("[name=entity]", "case")
     page.fill("[name=code]", FIELD_CODE)
     page.fill("[name=label]", FIELD_LABEL)
     page.select_option("select[name=fieldtype]", label="小数")
-    page.fill("[name=scope]", '["labor"]')
+    page.select_option("[name=scope]", ["labor"])
     page.check("input[name=reqd]")
     page.check("input[name=in_list_view]")
     page.check("input[name=in_standard_filter]")
