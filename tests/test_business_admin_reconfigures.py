@@ -198,3 +198,20 @@ def test_metadata_changelog_lists_changes_across_record_kinds(amount_field, clie
     assert "涉及金额(万元) → 涉案金额(万元)" in html and "业务配置管理员" in html
     assert "20 → 30" in html
     assert client_for("demo_mediator").get("/lowcode/changes/").status_code == 403
+
+
+def test_list_view_per_role_applies_only_to_that_role(client_for, make_case):
+    make_case(title="按角色配置列表", address="湖滨路8号")
+    ListView.objects.create(entity="case", role="社区调解员", columns=["title", "address"],
+                            filters=["status"], ordering=["-registered_at"], page_size=10)
+    mediator = client_for("demo_mediator").get("/admin/cases/case/").content.decode()
+    district = client_for("demo_district").get("/admin/cases/case/").content.decode()
+    assert "湖滨路8号" in mediator and "湖滨路8号" not in district
+
+
+def test_layout_for_a_case_type_also_serves_its_subtypes(client_for):
+    FormLayout.objects.create(entity="case", screen="edit", scope_value="labor", sections=[
+        {"title": "劳动争议要素", "fields": ["title", "case_type", "employer_name", "description", "region", "party_count"]}])
+    c = client_for("demo_mediator")
+    assert "劳动争议要素" in c.get("/admin/cases/case/add/?scope=labor_wage").content.decode()
+    assert "劳动争议要素" not in c.get("/admin/cases/case/add/?scope=neighbor").content.decode()
