@@ -34,7 +34,7 @@ def test_workflow_offers_only_transitions_for_the_role_state_and_condition(metad
     wf.save()
     meta = registry.get_meta("case")
     street = [t.action for t in allowed_transitions(meta, "labor", "pending_review", ("街道管理员",), {"涉及人数": 20})]
-    assert street == ["审核通过", "退回"]
+    assert street == ["审核通过", "退回补充", "驳回"]
     district = [t.action for t in allowed_transitions(meta, "labor", "pending_review", ("区级管理员",), {"涉及人数": 20})]
     assert "区级复核" in district
     small = [t.action for t in allowed_transitions(meta, "labor", "pending_review", ("区级管理员",), {"涉及人数": 2})]

@@ -23,6 +23,10 @@ class Case(models.Model):
     address = models.CharField("纠纷发生地", max_length=255, blank=True)
     occurred_at = models.DateTimeField("发生时间", null=True, blank=True)
     registered_at = models.DateTimeField("登记时间", default=timezone.now, db_index=True)
+    deadline = models.DateTimeField("办理期限", null=True, blank=True, db_index=True)
+    last_progress_at = models.DateTimeField("最近进展", null=True, blank=True)
+    # 处理层级: who handles it now — the community, or after 提级 the street / the district
+    level = models.PositiveSmallIntegerField("处理层级", default=3)
     region = models.ForeignKey("orgs.Region", verbose_name="所属区域", on_delete=models.PROTECT,
                                related_name="cases")
     # denormalised region path: the row-level scope filter is one indexed prefix match, no join
@@ -61,6 +65,10 @@ class Case(models.Model):
             from orgs.models import Region
 
             self.region_path = Region.objects.values_list("path", flat=True).get(pk=self.region_id)
+        if self.deadline is None and self.case_type:
+            from cases.timelimits import deadline_for
+
+            self.deadline = deadline_for(self.case_type, self.registered_at)
         super().save(*args, **kwargs)
 
     @property
@@ -89,3 +97,204 @@ class Party(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- handling: mediation, help requests, reviews, visits, archive -------------------------
+def attachment_path(instance, filename: str) -> str:
+    import uuid
+    from pathlib import PurePosixPath
+
+    suffix = PurePosixPath(filename).suffix.lower()[:10]
+    return f"cases/{instance.case_id}/{uuid.uuid4().hex}{suffix}"
+
+
+class MediationLog(models.Model):
+    """调解日志: one mediation session."""
+
+    case = models.ForeignKey(Case, verbose_name="案件", on_delete=models.CASCADE, related_name="logs")
+    occurred_at = models.DateTimeField("调解时间", default=timezone.now)
+    place = models.CharField("调解地点", max_length=200, blank=True)
+    participants = models.CharField("参与人员", max_length=500, blank=True)
+    content = models.TextField("调解情况")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="记录人", null=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField("记录时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "调解日志"
+        ordering = ["-occurred_at", "-id"]
+        indexes = [models.Index(fields=["case", "occurred_at"], name="log_case_time")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.occurred_at:%Y-%m-%d}"
+
+
+class MediationItem(models.Model):
+    """调解清单: the claims under mediation and how each was settled."""
+
+    case = models.ForeignKey(Case, verbose_name="案件", on_delete=models.CASCADE, related_name="items")
+    content = models.CharField("调解事项", max_length=300)
+    claim_amount = models.DecimalField("诉求金额（元）", max_digits=14, decimal_places=2, null=True, blank=True)
+    settled = models.BooleanField("已达成一致", default=False)
+    note = models.CharField("说明", max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "调解清单"
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.content
+
+
+class MediationResult(models.Model):
+    """调解结果, submitted for review; one per case (a returned result is edited and resubmitted)."""
+
+    case = models.OneToOneField(Case, verbose_name="案件", on_delete=models.CASCADE, related_name="result")
+    outcome = models.CharField("调解结果", max_length=32)  # dictionary mediation_outcome
+    agreement = models.TextField("协议内容/情况说明", blank=True)
+    amount = models.DecimalField("涉及金额（元）", max_digits=14, decimal_places=2, null=True, blank=True)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="提交人", null=True,
+                                     on_delete=models.SET_NULL, related_name="+")
+    submitted_at = models.DateTimeField("提交时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "调解结果"
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.outcome}"
+
+
+class HelpRequest(models.Model):
+    """案件求助: escalate to a higher level (提级) or dispatch to third parties (发单)."""
+
+    KINDS = [("escalate", "提级"), ("dispatch", "发单")]
+    case = models.ForeignKey(Case, verbose_name="案件", on_delete=models.CASCADE, related_name="help_requests")
+    kind = models.CharField("求助方式", max_length=16, choices=KINDS)
+    reason = models.TextField("求助原因")
+    expected_fee = models.DecimalField("预期费用（元）", max_digits=12, decimal_places=2, null=True, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="申请人", null=True,
+                                     on_delete=models.SET_NULL, related_name="+")
+    requested_at = models.DateTimeField("申请时间", default=timezone.now)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "求助申请"
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.case_id}"
+
+
+class Review(models.Model):
+    """One review step a case waits in (结果审核 / 提级审核 / 发单审核 …, from workflow metadata).
+    Decided exactly once: the decision is a compare-and-set on status='pending'."""
+
+    STATUSES = [("pending", "待审核"), ("approve", "通过"), ("return", "退回"), ("reject", "驳回")]
+    case = models.ForeignKey(Case, verbose_name="案件", on_delete=models.CASCADE, related_name="reviews")
+    kind = models.CharField("审核类别", max_length=32)
+    state = models.CharField("审核环节（状态）", max_length=32)
+    status = models.CharField("审核状态", max_length=16, choices=STATUSES, default="pending", db_index=True)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="提交人", null=True,
+                                     on_delete=models.SET_NULL, related_name="+")
+    submitted_at = models.DateTimeField("提交时间", default=timezone.now, db_index=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="审核人", null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField("审核时间", null=True, blank=True)
+    action = models.CharField("审核动作", max_length=64, blank=True)
+    opinion = models.TextField("审核意见", blank=True)
+    reminded_at = models.DateTimeField("催办时间", null=True, blank=True)
+    escalated_at = models.DateTimeField("上报上级时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "审核"
+        ordering = ["-submitted_at"]
+        indexes = [models.Index(fields=["status", "state"], name="review_status_state")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind} {self.get_status_display()}"
+
+
+class Visit(models.Model):
+    """回访/走访 of a mediated case."""
+
+    case = models.ForeignKey(Case, verbose_name="案件", on_delete=models.CASCADE, related_name="visits")
+    visited_at = models.DateTimeField("回访时间", default=timezone.now)
+    way = models.CharField("回访方式", max_length=32)            # dictionary visit_way
+    satisfaction = models.CharField("满意度", max_length=32)     # dictionary satisfaction
+    notes = models.TextField("回访情况", blank=True)
+    visitor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="回访人", null=True,
+                                on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "回访记录"
+        ordering = ["-visited_at"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.visited_at:%Y-%m-%d}"
+
+
+class Attachment(models.Model):
+    """A photo or document on a case, a mediation log or a result."""
+
+    case = models.ForeignKey(Case, verbose_name="案件", on_delete=models.CASCADE, related_name="attachments")
+    log = models.ForeignKey(MediationLog, verbose_name="调解日志", null=True, blank=True,
+                            on_delete=models.CASCADE, related_name="attachments")
+    purpose = models.CharField("用途", max_length=16, default="case")  # case / log / result / visit
+    file = models.FileField("文件", upload_to=attachment_path)
+    name = models.CharField("文件名", max_length=200)
+    size = models.PositiveIntegerField("大小（字节）", default=0)
+    content_type = models.CharField("类型", max_length=100, blank=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="上传人", null=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    uploaded_at = models.DateTimeField("上传时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "附件"
+        ordering = ["uploaded_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CaseEvent(models.Model):
+    """The case's trace: every transition, review decision, reminder and escalation."""
+
+    case = models.ForeignKey(Case, verbose_name="案件", on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField("类别", max_length=32)  # transition / review / remind / escalate / overdue / stale / tag / archive
+    message = models.CharField("内容", max_length=500)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, blank=True,
+                              on_delete=models.SET_NULL, related_name="+")
+    from_state = models.CharField("原状态", max_length=32, blank=True)
+    to_state = models.CharField("新状态", max_length=32, blank=True)
+    created_at = models.DateTimeField("时间", default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "案件轨迹"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class CaseFile(models.Model):
+    """档案: same-type cases archived together."""
+
+    name = models.CharField("档案名称", max_length=200)
+    case_type = models.CharField("案件类型", max_length=64, blank=True)
+    region = models.ForeignKey("orgs.Region", verbose_name="所属区域", on_delete=models.PROTECT)
+    region_path = models.CharField("区域路径", max_length=255, db_index=True, editable=False, default="")
+    cases = models.ManyToManyField(Case, verbose_name="案件", related_name="case_files", blank=True)
+    note = models.TextField("说明", blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="创建人", null=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "案件档案"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.region_path = self.region.path
+        super().save(*args, **kwargs)

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "orgs",
     "accounts",
     "cases",
+    "notices",
     "ops",
     "demo",
 ]

@@ -93,7 +93,7 @@ def ensure_users(password: str) -> list[tuple[str, str]]:
 def seed_cases(count: int, seed: int = 20261125) -> int:
     """Create ``count`` demo cases unless demo cases exist already."""
     from accounts.models import User
-    from cases.models import Case, Party
+    from cases.models import Case, MediationLog, MediationResult, Party, Review
 
     if Case.objects.filter(registrant__username__startswith=DEMO_CASE_MARK).exists():
         return 0
@@ -124,5 +124,26 @@ def seed_cases(count: int, seed: int = 20261125) -> int:
                 tags=["group"] if draft.party_count >= 10 else [], extra=draft.extra)
             case.save()
             Party.objects.bulk_create([Party(case=case, **p) for p in draft.parties])
+            add_handling(rng, case, when, MediationLog, MediationResult, Review)
             created += 1
     return created
+
+
+LOG_LINES = ["向双方了解纠纷经过，听取各自诉求。", "组织双方面对面协商，讲解相关法律规定。",
+             "申请人情绪较为激动，先行安抚并约定再次调解时间。", "双方就主要分歧初步达成一致意见。"]
+
+
+def add_handling(rng: random.Random, case, when, MediationLog, MediationResult, Review) -> None:
+    """Logs, results and pending reviews that match the demo case's status."""
+    if case.status == "registered":
+        return
+    for k in range(rng.randint(1, 2)):
+        MediationLog.objects.create(case=case, occurred_at=when + dt.timedelta(days=k + 1), place="社区调解室",
+                                    participants="调解员、双方当事人", content=rng.choice(LOG_LINES),
+                                    created_by=case.registrant)
+    if case.status in ("pending_review", "mediated", "archived"):
+        MediationResult.objects.create(case=case, outcome=rng.choice(["success"] * 4 + ["partial", "failed"]),
+                                       agreement="双方自愿达成调解协议，按约履行。", submitted_by=case.registrant)
+    if case.status == "pending_review":
+        Review.objects.create(case=case, kind="result", state="pending_review", submitted_by=case.registrant,
+                              submitted_at=when + dt.timedelta(days=3))

@@ -92,9 +92,11 @@ class DictItem(MetaRecord):
     sort = models.IntegerField("排序", default=0)
     color = models.CharField("颜色", max_length=16, blank=True)
     is_active = models.BooleanField("启用", default=True)
+    attrs = models.JSONField("附加属性", default=dict, blank=True,
+                             help_text='业务参数，例如案件类型的办理时限：{"time_limit_days": 30}')
     history = HistoricalRecords(excluded_fields=["updated_at"])
 
-    META_FIELDS = ("code", "label", "parent", "sort", "color", "is_active")
+    META_FIELDS = ("code", "label", "parent", "sort", "color", "is_active", "attrs")
 
     class Meta:
         verbose_name = verbose_name_plural = "字典项"
@@ -239,18 +241,27 @@ class ListView(MetaRecord):
 
 
 class Workflow(MetaRecord):
-    """States and transitions of an entity (Frappe Workflow). Transitions:
-    [{"action": "提交结果", "from": ["调解中"], "to": "待审核", "roles": ["社区调解员"],
-      "condition": "", "review_role": "街道管理员"}]"""
+    """States and transitions of an entity (Frappe Workflow).
+
+    states: ["registered", {"name": "pending_review", "review": "result"}, {"name": "archived", "closed": true}]
+      — a state with "review" is a review step (its outgoing transitions are the decisions);
+        "closed" states stop the handling clock.
+    transitions: [{"action": "提交结果", "from": ["mediating"], "to": "pending_review",
+      "roles": ["社区调解员"], "condition": "", "form": "result", "decision": "", "opinion": false}]
+      — "decision" (approve / return / reject) marks a review decision; "opinion" makes an opinion
+        required; "form" names the data the action collects; "effects" names domain side effects.
+    timers: [{"state": "pending_review", "remind_after_hours": 24, "escalate_after_hours": 48},
+             {"state": "mediating", "stale_after_days": 7}]"""
 
     entity = models.CharField("业务对象", max_length=32)
     scope_value = models.CharField("适用分类编码", max_length=64, blank=True)
     state_field = models.CharField("状态字段", max_length=64, default="status")
     states = models.JSONField("状态", default=list)
     transitions = models.JSONField("流转", default=list)
+    timers = models.JSONField("催办时限", default=list, blank=True)
     history = HistoricalRecords(excluded_fields=["updated_at"])
 
-    META_FIELDS = ("entity", "scope_value", "state_field", "states", "transitions")
+    META_FIELDS = ("entity", "scope_value", "state_field", "states", "transitions", "timers")
 
     class Meta:
         verbose_name = verbose_name_plural = "流程"

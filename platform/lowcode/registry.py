@@ -73,6 +73,7 @@ class DictEntry:
     path_label: str
     color: str
     is_active: bool
+    attrs: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -257,7 +258,8 @@ def compile_meta(entity: str, version: str) -> EntityMeta:
     for i in items:
         parent = by_pk.get(i.parent_id)
         dictionaries.setdefault(i.dictionary.code, {})[i.code] = DictEntry(
-            i.code, i.label, parent.code if parent else None, path_label(i), i.color, i.is_active)
+            i.code, i.label, parent.code if parent else None, path_label(i), i.color, i.is_active,
+            dict(i.attrs or {}))
 
     fields: dict[str, FieldSpec] = {}
     for f in FieldDef.objects.filter(entity=entity).select_related("dictionary").order_by("idx", "id"):
@@ -284,7 +286,8 @@ def compile_meta(entity: str, version: str) -> EntityMeta:
         for lv in ListView.objects.filter(entity=entity)
     }
     workflows = {
-        wf.scope_value: {"state_field": wf.state_field, "states": wf.states, "transitions": wf.transitions}
+        wf.scope_value: {"state_field": wf.state_field, "states": wf.states, "transitions": wf.transitions,
+                         "timers": wf.timers}
         for wf in Workflow.objects.filter(entity=entity)
     }
     return EntityMeta(entity, version, fields, dictionaries, layouts, lists, workflows)

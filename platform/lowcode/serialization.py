@@ -66,8 +66,9 @@ def _complete(model: type[MetaRecord], data: dict) -> dict:
 
 # Key order inside JSON values (layout sections, workflow transitions). PostgreSQL's jsonb does
 # not keep key order, so the files use this canonical order whatever the database returns.
-JSON_KEY_ORDER = ("name", "title", "fields", "collapsed", "action", "from", "to", "roles",
-                  "condition", "review_role")
+JSON_KEY_ORDER = ("name", "title", "fields", "collapsed", "review", "closed", "action", "from", "to",
+                  "roles", "condition", "form", "decision", "opinion", "effects", "state",
+                  "remind_after_hours", "escalate_after_hours", "stale_after_days")
 
 
 def _canonical(value: Any) -> Any:

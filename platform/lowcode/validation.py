@@ -10,6 +10,7 @@ from lowcode import expressions, fieldtypes, registry
 
 CODE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 LIST_PSEUDO_COLUMNS = {"__str__"}
+DECISIONS = ("approve", "return", "reject")
 
 
 def _entity_field_codes(entity: str, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -114,6 +115,8 @@ def validate_listview(lv) -> None:
 def validate_workflow(wf) -> None:
     if not isinstance(wf.states, list) or not isinstance(wf.transitions, list):
         raise ValidationError("状态和流转应为列表")
+    if not all(isinstance(s, str) or (isinstance(s, dict) and "name" in s) for s in wf.states):
+        raise ValidationError({"states": '状态应为编码或 {"name": 编码, "review": 审核类别, "closed": true}'})
     states = {s["name"] if isinstance(s, dict) else s for s in wf.states}
     names = _entity_field_codes(wf.entity)
     for t in wf.transitions:
@@ -122,7 +125,17 @@ def validate_workflow(wf) -> None:
         for s in list(t.get("from", [])) + [t["to"]]:
             if s not in states:
                 raise ValidationError({"transitions": f"流转“{t['action']}”引用了未定义的状态：{s}"})
+        if t.get("decision") and t["decision"] not in DECISIONS:
+            raise ValidationError({"transitions": f"流转“{t['action']}”的 decision 只能是 {'、'.join(DECISIONS)}"})
         try:
             expressions.validate(t.get("condition", ""), set(names) | set(names.values()))
         except expressions.ExpressionError as exc:
             raise ValidationError({"transitions": f"流转“{t['action']}”的条件：{exc}"}) from exc
+    if not isinstance(wf.timers, list):
+        raise ValidationError({"timers": "催办时限应为列表"})
+    for timer in wf.timers:
+        if not isinstance(timer, dict) or timer.get("state") not in states:
+            raise ValidationError({"timers": f"催办时限引用了未定义的状态：{timer}"})
+        for key in ("remind_after_hours", "escalate_after_hours", "stale_after_days"):
+            if key in timer and (not isinstance(timer[key], (int, float)) or timer[key] <= 0):
+                raise ValidationError({"timers": f"{key} 应为正数"})

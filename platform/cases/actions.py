@@ -1,0 +1,314 @@
+"""Case handling actions (Zulip's ``do_*`` style): each does the write, the trace entry on the
+case and the notifications, in one transaction. Views stay thin and call these.
+
+Who may do what comes from Workflow metadata (lowcode.workflow) plus two domain rules:
+- the case must be in the user's region scope;
+- a review decision is made above the level handling the case (a street admin reviews a
+  community's result; the district reviews what a street handles), never by the submitter's level.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.scope import scope_queryset
+from cases.models import (Attachment, Case, CaseEvent, CaseFile, HelpRequest, MediationLog,
+                          MediationResult, Review, Visit)
+from lowcode import registry
+from lowcode.forms import expression_values
+from lowcode.lists import raw_value
+from lowcode.workflow import Transition, WorkflowSpec, workflow_for
+from notices.actions import notify
+
+
+class ActionRefused(Exception):
+    """A refusal with its reason in Chinese, shown to the user as it is."""
+
+
+# --- context -----------------------------------------------------------------------------
+def roles_of(user) -> tuple[str, ...]:
+    if not hasattr(user, "_role_names"):
+        user._role_names = tuple(user.groups.values_list("name", flat=True))
+    return user._role_names
+
+
+def user_level(user) -> int:
+    """1 district, 2 street, 3 community, 4 grid; superusers act at the top."""
+    if user.is_superuser:
+        return 0
+    return user.region.level if getattr(user, "region", None) is not None else 99
+
+
+def workflow(case: Case) -> WorkflowSpec:
+    wf = workflow_for(registry.get_meta("case"), case.case_type)
+    if wf is None:
+        raise ActionRefused("该案件类型没有配置流程，请联系业务配置管理员")
+    return wf
+
+
+def case_values(case: Case) -> dict:
+    meta = registry.get_meta("case")
+    return expression_values(meta, {code: raw_value("case", case, spec) for code, spec in meta.fields.items()})
+
+
+def state_label(state: str) -> str:
+    items = registry.get_meta("case").dictionaries.get("case_status", {})
+    return items[state].label if state in items else state
+
+
+def in_scope(user, case: Case) -> bool:
+    return scope_queryset(user, Case.objects.filter(pk=case.pk)).exists()
+
+
+def may_fire(user, case: Case, t: Transition) -> bool:
+    if t.decision:
+        return user_level(user) < case.level
+    return True
+
+
+def available_actions(case: Case, user) -> list[Transition]:
+    if not in_scope(user, case):
+        return []
+    wf = workflow(case)
+    return [t for t in wf.allowed(case.status, roles_of(user), case_values(case)) if may_fire(user, case, t)]
+
+
+def refusal_reason(case: Case, user, action: str) -> str:
+    wf = workflow(case)
+    t = wf.find(case.status, action)
+    if t is None:
+        return f"当前状态“{state_label(case.status)}”下不能执行“{action}”"
+    if not t.allows_role(roles_of(user)):
+        return f"您的角色不能执行“{action}”（可执行角色：{'、'.join(t.roles)}）"
+    if t.decision and not may_fire(user, case, t):
+        return "审核需由上级处理，您不能审核本级办理的案件"
+    if not in_scope(user, case):
+        return "案件不在您的管辖范围内"
+    return f"不满足“{action}”的条件：{t.condition}"
+
+
+# --- notifications -------------------------------------------------------------------------
+def reviewers_for(case: Case, state: str, above_level: int | None = None):
+    """Users who may decide the review step ``state``: a reviewer role, the case in their region
+    subtree, and a level above the handling level (or above ``above_level`` for escalation)."""
+    from accounts.models import User
+
+    roles = workflow(case).reviewer_roles(state)
+    level = case.level if above_level is None else above_level
+    ancestors = [case.region_path[:i + 1] for i, ch in enumerate(case.region_path) if ch == "/"]
+    return list(User.objects.filter(is_active=True, groups__name__in=roles, region__path__in=ancestors,
+                                    region__level__lt=level).distinct())
+
+
+def handlers_for(case: Case):
+    """Who handles the case now: the registrant if still at their level, else staff at the level."""
+    from accounts.models import User
+
+    ancestors = [case.region_path[:i + 1] for i, ch in enumerate(case.region_path) if ch == "/"]
+    users = list(User.objects.filter(is_active=True, region__path__in=ancestors, region__level=case.level)
+                 .exclude(groups__name__in=["第三方组织管理员", "第三方调解员", "业务配置管理员", "部门用户"]))
+    if case.registrant_id and case.registrant.is_active and user_level(case.registrant) >= case.level:
+        users.append(case.registrant)
+    return users
+
+
+def trace(case: Case, kind: str, message: str, actor=None, from_state: str = "", to_state: str = "") -> CaseEvent:
+    return CaseEvent.objects.create(case=case, kind=kind, message=message[:500], actor=actor,
+                                    from_state=from_state, to_state=to_state)
+
+
+# --- transitions ---------------------------------------------------------------------------
+@dataclass
+class TransitionDone:
+    case: Case
+    transition: Transition
+    review: Review | None
+
+
+def do_transition(case: Case, action: str, user, *, opinion: str = "") -> TransitionDone:
+    """Fire ``action`` on ``case`` as ``user``. Exactly once under concurrency: the case row is
+    locked and its status compared-and-set; a review is closed only while still pending."""
+    opinion = (opinion or "").strip()
+    with transaction.atomic():
+        case = Case.objects.select_for_update().select_related("region", "registrant").get(pk=case.pk)
+        wf = workflow(case)
+        t = next((t for t in available_actions(case, user) if t.action == action), None)
+        if t is None:
+            raise ActionRefused(refusal_reason(case, user, action))
+        if t.opinion and not opinion:
+            raise ActionRefused(f"“{action}”需要填写意见")
+        source, now = case.status, timezone.now()
+        if not Case.objects.filter(pk=case.pk, status=source).update(status=t.target, last_progress_at=now):
+            raise ActionRefused("案件已被他人处理，请刷新后查看最新状态")
+        case.status, case.last_progress_at = t.target, now
+
+        closed = None
+        if wf.state(source).review:
+            decision = t.decision or "approve"
+            updated = Review.objects.filter(case=case, state=source, status="pending").update(
+                status=decision, decided_by=user, decided_at=now, action=action, opinion=opinion)
+            if not updated:
+                raise ActionRefused("该审核已由他人处理")
+            closed = Review.objects.filter(case=case, state=source, decided_at=now).order_by("-pk").first()
+
+        if "raise_level" in t.effects and case.level > 1:
+            case.level -= 1
+            Case.objects.filter(pk=case.pk).update(level=case.level)
+
+        opened = None
+        if wf.state(t.target).review:
+            opened = Review.objects.create(case=case, kind=wf.state(t.target).review, state=t.target,
+                                          submitted_by=user, submitted_at=now)
+
+        text = f"{user}：{action}（{state_label(source)} → {state_label(t.target)}）"
+        trace(case, "review" if closed else "transition", text + (f"，意见：{opinion}" if opinion else ""),
+              user, source, t.target)
+
+        if opened is not None:
+            notify(reviewers_for(case, t.target), "review", f"待审核：{case.title}",
+                   f"{user} 提交了“{action}”，请审核。案件编号 {case.exchange_id}", case)
+        if closed is not None and closed.submitted_by_id and closed.submitted_by_id != user.pk:
+            notify([closed.submitted_by], "result", f"审核结果：{action} · {case.title}",
+                   opinion or f"{user} {action}", case)
+        return TransitionDone(case, t, opened)
+
+
+# --- data actions ------------------------------------------------------------------------------
+ALLOWED_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".pdf", ".doc", ".docx", ".xls", ".xlsx", ".txt"}
+
+
+def check_upload(upload) -> None:
+    from pathlib import PurePosixPath
+
+    limit = getattr(settings, "ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024)
+    suffix = PurePosixPath(upload.name or "").suffix.lower()
+    if suffix not in ALLOWED_SUFFIXES:
+        raise ValidationError(f"不支持的附件类型“{suffix or '无扩展名'}”：只能上传图片、PDF、Word、Excel 或文本文件")
+    if upload.size > limit:
+        raise ValidationError(f"附件“{upload.name}”超过 {limit // (1024 * 1024)} MB 上限")
+
+
+def _attach(case: Case, uploads, user, purpose: str, log: MediationLog | None = None) -> list[Attachment]:
+    out = []
+    for upload in uploads or ():
+        check_upload(upload)
+        out.append(Attachment.objects.create(case=case, log=log, purpose=purpose, file=upload,
+                                             name=upload.name[:200], size=upload.size,
+                                             content_type=getattr(upload, "content_type", "")[:100],
+                                             uploaded_by=user))
+    return out
+
+
+def _require_handler(case: Case, user) -> None:
+    if not in_scope(user, case):
+        raise ActionRefused("案件不在您的管辖范围内")
+    if not user.has_perm("cases.change_case"):
+        raise ActionRefused("您没有办理案件的权限")
+
+
+def add_log(case: Case, user, *, content: str, occurred_at=None, place: str = "", participants: str = "",
+            uploads=()) -> MediationLog:
+    _require_handler(case, user)
+    if not (content or "").strip():
+        raise ValidationError({"content": "请填写调解情况"})
+    for upload in uploads or ():
+        check_upload(upload)
+    with transaction.atomic():
+        log = MediationLog.objects.create(case=case, content=content.strip(), place=place, participants=participants,
+                                          occurred_at=occurred_at or timezone.now(), created_by=user)
+        _attach(case, uploads, user, "log", log)
+        Case.objects.filter(pk=case.pk).update(last_progress_at=timezone.now())
+        trace(case, "log", f"{user}：记录调解日志", user)
+    return log
+
+
+def submit_result(case: Case, user, *, action: str, outcome: str, agreement: str = "",
+                  amount: Decimal | None = None, uploads=()) -> TransitionDone:
+    """Save the result and fire the workflow action that collects it (form "result")."""
+    _require_handler(case, user)
+    outcomes = registry.get_meta("case").dictionaries.get("mediation_outcome", {})
+    if outcome not in outcomes:
+        raise ValidationError({"outcome": "请选择调解结果"})
+    for upload in uploads or ():
+        check_upload(upload)
+    with transaction.atomic():
+        MediationResult.objects.update_or_create(case=case, defaults={
+            "outcome": outcome, "agreement": agreement, "amount": amount, "submitted_by": user,
+            "submitted_at": timezone.now()})
+        _attach(case, uploads, user, "result")
+        return do_transition(case, action, user)
+
+
+def request_help(case: Case, user, *, action: str, kind: str, reason: str,
+                 expected_fee: Decimal | None = None) -> TransitionDone:
+    _require_handler(case, user)
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "请填写求助原因"})
+    with transaction.atomic():
+        HelpRequest.objects.create(case=case, kind=kind, reason=reason.strip(), expected_fee=expected_fee,
+                                   requested_by=user)
+        return do_transition(case, action, user)
+
+
+def add_visit(case: Case, user, *, way: str, satisfaction: str, notes: str = "", visited_at=None) -> Visit:
+    _require_handler(case, user)
+    meta = registry.get_meta("case")
+    errors = {}
+    if way not in meta.dictionaries.get("visit_way", {}):
+        errors["way"] = "请选择回访方式"
+    if satisfaction not in meta.dictionaries.get("satisfaction", {}):
+        errors["satisfaction"] = "请选择满意度"
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        visit = Visit.objects.create(case=case, way=way, satisfaction=satisfaction, notes=notes,
+                                     visited_at=visited_at or timezone.now(), visitor=user)
+        trace(case, "visit", f"{user}：回访（{meta.dictionaries['visit_way'][way].label}）", user)
+    return visit
+
+
+def tag_cases(cases, user, add: list[str], remove: list[str] = ()) -> int:
+    """打标: add/remove case tags (codes of the case_tag dictionary) on cases in scope."""
+    known = registry.get_meta("case").dictionaries.get("case_tag", {})
+    unknown = [t for t in list(add) + list(remove) if t not in known]
+    if unknown:
+        raise ValidationError(f"未知标签：{'、'.join(unknown)}")
+    changed = 0
+    with transaction.atomic():
+        for case in scope_queryset(user, Case.objects.filter(pk__in=[c.pk for c in cases])).select_for_update():
+            tags = [t for t in case.tags if t not in remove]
+            tags += [t for t in add if t not in tags]
+            if tags != case.tags:
+                case.tags = tags
+                case.save(update_fields=["tags", "updated_at"])
+                trace(case, "tag", f"{user}：标签改为 {'、'.join(known[t].label for t in tags) or '无'}", user)
+                changed += 1
+    return changed
+
+
+def archive_cases(cases, user, *, name: str, note: str = "", case_file: CaseFile | None = None) -> CaseFile:
+    """档案归档: put same-type cases into one case file."""
+    cases = list(scope_queryset(user, Case.objects.filter(pk__in=[c.pk for c in cases])))
+    if not cases:
+        raise ActionRefused("请选择要归档的案件")
+    types = {c.case_type for c in cases}
+    if len(types) > 1:
+        raise ActionRefused("只能把同一类型的案件归入同一档案")
+    if case_file is not None and case_file.case_type and case_file.case_type not in types:
+        raise ActionRefused("档案的案件类型与所选案件不同")
+    with transaction.atomic():
+        if case_file is None:
+            if not (name or "").strip():
+                raise ValidationError({"name": "请填写档案名称"})
+            region = user.region or cases[0].region
+            case_file = CaseFile.objects.create(name=name.strip(), case_type=types.pop(), region=region,
+                                                note=note, created_by=user)
+        case_file.cases.add(*cases)
+        for case in cases:
+            trace(case, "archive", f"{user}：归入档案“{case_file.name}”", user)
+    return case_file
