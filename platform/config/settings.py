@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "accounts",
     "cases",
     "notices",
+    "h5",
     "ops",
     "demo",
 ]

@@ -12,6 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("lowcode/", include("lowcode.urls")),
     path("cases/", include("cases.urls")),
+    path("h5/", include("h5.urls")),
 ]
 
 if settings.DEBUG:
