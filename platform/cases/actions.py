@@ -57,7 +57,7 @@ def case_values(case: Case) -> dict:
 
 
 def state_label(state: str) -> str:
-    items = registry.get_meta("case").dictionaries.get("case_status", {})
+    items = registry.get_dictionary("case_status")
     return items[state].label if state in items else state
 
 
@@ -94,15 +94,18 @@ def refusal_reason(case: Case, user, action: str) -> str:
 
 # --- notifications -------------------------------------------------------------------------
 def reviewers_for(case: Case, state: str, above_level: int | None = None):
-    """Users who may decide the review step ``state``: a reviewer role, the case in their region
-    subtree, and a level above the handling level (or above ``above_level`` for escalation)."""
+    """Who is asked to decide the review step ``state``: users with a reviewer role whose region
+    contains the case, at the nearest level above the handling level (or above ``above_level``,
+    which is how a review that waits too long goes to the reviewers' superiors)."""
     from accounts.models import User
 
     roles = workflow(case).reviewer_roles(state)
     level = case.level if above_level is None else above_level
     ancestors = [case.region_path[:i + 1] for i, ch in enumerate(case.region_path) if ch == "/"]
-    return list(User.objects.filter(is_active=True, groups__name__in=roles, region__path__in=ancestors,
-                                    region__level__lt=level).distinct())
+    users = list(User.objects.filter(is_active=True, groups__name__in=roles, region__path__in=ancestors,
+                                     region__level__lt=level).select_related("region").distinct())
+    nearest = max((u.region.level for u in users), default=None)
+    return [u for u in users if u.region.level == nearest]
 
 
 def handlers_for(case: Case):
@@ -231,7 +234,7 @@ def submit_result(case: Case, user, *, action: str, outcome: str, agreement: str
                   amount: Decimal | None = None, uploads=()) -> TransitionDone:
     """Save the result and fire the workflow action that collects it (form "result")."""
     _require_handler(case, user)
-    outcomes = registry.get_meta("case").dictionaries.get("mediation_outcome", {})
+    outcomes = registry.get_dictionary("mediation_outcome")
     if outcome not in outcomes:
         raise ValidationError({"outcome": "请选择调解结果"})
     for upload in uploads or ():
@@ -257,24 +260,24 @@ def request_help(case: Case, user, *, action: str, kind: str, reason: str,
 
 def add_visit(case: Case, user, *, way: str, satisfaction: str, notes: str = "", visited_at=None) -> Visit:
     _require_handler(case, user)
-    meta = registry.get_meta("case")
+    ways = registry.get_dictionary("visit_way")
     errors = {}
-    if way not in meta.dictionaries.get("visit_way", {}):
+    if way not in ways:
         errors["way"] = "请选择回访方式"
-    if satisfaction not in meta.dictionaries.get("satisfaction", {}):
+    if satisfaction not in registry.get_dictionary("satisfaction"):
         errors["satisfaction"] = "请选择满意度"
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
         visit = Visit.objects.create(case=case, way=way, satisfaction=satisfaction, notes=notes,
                                      visited_at=visited_at or timezone.now(), visitor=user)
-        trace(case, "visit", f"{user}：回访（{meta.dictionaries['visit_way'][way].label}）", user)
+        trace(case, "visit", f"{user}：回访（{ways[way].label}）", user)
     return visit
 
 
 def tag_cases(cases, user, add: list[str], remove: list[str] = ()) -> int:
     """打标: add/remove case tags (codes of the case_tag dictionary) on cases in scope."""
-    known = registry.get_meta("case").dictionaries.get("case_tag", {})
+    known = registry.get_dictionary("case_tag")
     unknown = [t for t in list(add) + list(remove) if t not in known]
     if unknown:
         raise ValidationError(f"未知标签：{'、'.join(unknown)}")

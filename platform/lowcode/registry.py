@@ -231,19 +231,28 @@ def get_meta(entity: str) -> EntityMeta:
 
 def clear_cache() -> None:
     _cache.clear()
+    _dict_cache.clear()
 
 
-def compile_meta(entity: str, version: str) -> EntityMeta:
-    from lowcode.models import DictItem, FieldDef, FormLayout, ListView, Workflow
+_dict_cache: dict[str, tuple[str, dict[str, DictEntry]]] = {}
 
-    # only the dictionaries this entity's fields (and its scope) use: compile cost stays bounded
-    config = _entities.get(entity)
-    used = set(FieldDef.objects.filter(entity=entity, dictionary__isnull=False)
-               .values_list("dictionary__code", flat=True))
-    if config and config.scope_dictionary:
-        used.add(config.scope_dictionary)
-    dictionaries: dict[str, dict[str, DictEntry]] = {code: {} for code in used}
-    items = list(DictItem.objects.filter(dictionary__code__in=used).select_related("dictionary")
+
+def get_dictionary(code: str) -> dict[str, DictEntry]:
+    """One dictionary's items (code → entry), cached per metadata version like get_meta."""
+    version = current_version()
+    cached = _dict_cache.get(code)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    entries = compile_dictionaries({code}).get(code, {})
+    _dict_cache[code] = (version, entries)
+    return entries
+
+
+def compile_dictionaries(codes: set[str]) -> dict[str, dict[str, DictEntry]]:
+    from lowcode.models import DictItem
+
+    dictionaries: dict[str, dict[str, DictEntry]] = {code: {} for code in codes}
+    items = list(DictItem.objects.filter(dictionary__code__in=codes).select_related("dictionary")
                  .order_by("dictionary_id", "sort", "id"))
     by_pk = {i.pk: i for i in items}
 
@@ -257,9 +266,22 @@ def compile_meta(entity: str, version: str) -> EntityMeta:
 
     for i in items:
         parent = by_pk.get(i.parent_id)
-        dictionaries.setdefault(i.dictionary.code, {})[i.code] = DictEntry(
+        dictionaries[i.dictionary.code][i.code] = DictEntry(
             i.code, i.label, parent.code if parent else None, path_label(i), i.color, i.is_active,
             dict(i.attrs or {}))
+    return dictionaries
+
+
+def compile_meta(entity: str, version: str) -> EntityMeta:
+    from lowcode.models import FieldDef, FormLayout, ListView, Workflow
+
+    # only the dictionaries this entity's fields (and its scope) use: compile cost stays bounded
+    config = _entities.get(entity)
+    used = set(FieldDef.objects.filter(entity=entity, dictionary__isnull=False)
+               .values_list("dictionary__code", flat=True))
+    if config and config.scope_dictionary:
+        used.add(config.scope_dictionary)
+    dictionaries = compile_dictionaries(used)
 
     fields: dict[str, FieldSpec] = {}
     for f in FieldDef.objects.filter(entity=entity).select_related("dictionary").order_by("idx", "id"):
