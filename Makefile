@@ -14,7 +14,15 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install -q -r requirements.txt
 	touch $@
 
-install: $(VENV)/.installed
+# Front-end libraries (package.json, exact versions in package-lock.json) are installed locally
+# and served by Django under static/vendor/ — never from a CDN.
+NODE_STAMP := $(if $(wildcard package.json),node_modules/.installed)
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+install: $(VENV)/.installed $(NODE_STAMP)
 
 # Development keys (never committed): SECRET_KEY, SM4_KEY, BLIND_INDEX_KEY for this checkout.
 $(DEV_ENV):

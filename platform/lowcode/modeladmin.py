@@ -29,6 +29,31 @@ def current_request():
     return _request_var.get()
 
 
+def format_display(meta: registry.EntityMeta, spec, value, can_see_sensitive: bool) -> Any:
+    """A field's value as screens show it: sensitive values masked unless the user may see them."""
+    if spec.sensitive and not can_see_sensitive:
+        from secure.masking import mask
+
+        return mask(str(value) if value else "", spec.fieldtype)
+    return meta.display_value(spec, value)
+
+
+def display_sections(entity: str, obj, scope_value: str | None, screen: str, roles: tuple[str, ...],
+                     fmt) -> list[tuple[str, list[tuple[str, Any]]]]:
+    """Read-only sections of a layout screen ("detail", "review", "h5"…): (title, [(label, shown
+    value)]). ``fmt(spec, obj, raw)`` formats one value (e.g. ``format_display`` with masking).
+    Shared by the PC detail screens and the H5 case page."""
+    meta = registry.get_meta(entity)
+    out = []
+    for title, codes in meta_forms.visible_sections(meta, scope_value, screen, roles):
+        rows = []
+        for code in codes:
+            spec = meta.fields[code]
+            rows.append((spec.label, fmt(spec, obj, lists.raw_value(entity, obj, spec))))
+        out.append((title, rows))
+    return out
+
+
 class ScopedAdminMixin:
     """Answers 404 for objects outside ``get_queryset`` on every object URL (change, history,
     history form), so a row-level scope in get_queryset cannot be bypassed by URL."""
@@ -91,11 +116,7 @@ class MetaModelAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     # -- columns ---------------------------------------------------------------------
     def format_value(self, request, spec, obj, value) -> Any:
-        if spec.sensitive and not self.can_see_sensitive(request):
-            from secure.masking import mask
-
-            return mask(str(value) if value else "", spec.fieldtype)
-        return self.meta.display_value(spec, value)
+        return format_display(self.meta, spec, value, self.can_see_sensitive(request))
 
     def __getattr__(self, name: str):
         # "x__<code>" columns and read-only fields are generated from metadata on demand.
@@ -227,15 +248,9 @@ class MetaModelAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def detail_sections(self, request, obj, screen: str = "detail") -> list[tuple[str, list[tuple[str, Any]]]]:
         _request_var.set(request)
-        scope = self.get_scope_value(request, obj)
-        out = []
-        for title, codes in meta_forms.visible_sections(self.meta, scope, screen, self.get_roles(request)):
-            rows = []
-            for code in codes:
-                spec = self.meta.fields[code]
-                rows.append((spec.label, self.format_value(request, spec, obj, lists.raw_value(self.entity, obj, spec))))
-            out.append((title, rows))
-        return out
+        return display_sections(self.entity, obj, self.get_scope_value(request, obj), screen,
+                                self.get_roles(request),
+                                lambda spec, o, value: self.format_value(request, spec, o, value))
 
     def detail_view(self, request, object_id):
         screen = request.GET.get("screen", "detail")
