@@ -133,12 +133,19 @@ class TransitionDone:
     review: Review | None
 
 
-def do_transition(case: Case, action: str, user, *, opinion: str = "") -> TransitionDone:
+def do_transition(case: Case, action: str, user, *, opinion: str = "",
+                  review: Review | None = None) -> TransitionDone:
     """Fire ``action`` on ``case`` as ``user``. Exactly once under concurrency: the case row is
-    locked and its status compared-and-set; a review is closed only while still pending."""
+    locked and its status compared-and-set; a review is closed only while still pending.
+    ``review``: the review row the decision was made on (a review screen) — refused unless that
+    very row is still pending, so a stale screen never decides a later resubmission."""
     opinion = (opinion or "").strip()
     with transaction.atomic():
-        case = Case.objects.select_for_update().select_related("region", "registrant").get(pk=case.pk)
+        # of=("self",): PostgreSQL refuses FOR UPDATE on the nullable side of the registrant join
+        case = Case.objects.select_for_update(of=("self",)).select_related("region", "registrant").get(pk=case.pk)
+        if review is not None and not Review.objects.filter(pk=review.pk, case=case, state=case.status,
+                                                            status="pending").exists():
+            raise ActionRefused("该审核已由他人处理，请刷新后查看最新结果")
         wf = workflow(case)
         t = next((t for t in available_actions(case, user) if t.action == action), None)
         if t is None:
@@ -153,7 +160,10 @@ def do_transition(case: Case, action: str, user, *, opinion: str = "") -> Transi
         closed = None
         if wf.state(source).review:
             decision = t.decision or "approve"
-            updated = Review.objects.filter(case=case, state=source, status="pending").update(
+            pending = Review.objects.filter(case=case, state=source, status="pending")
+            if review is not None:
+                pending = pending.filter(pk=review.pk)
+            updated = pending.update(
                 status=decision, decided_by=user, decided_at=now, action=action, opinion=opinion)
             if not updated:
                 raise ActionRefused("该审核已由他人处理")

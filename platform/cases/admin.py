@@ -4,11 +4,15 @@ from __future__ import annotations
 import re
 
 from django.contrib import admin
+from django.urls import path
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.scope import regions_for, scope_queryset
+from cases import admin_blocks, admin_handling, admin_workbench, workbench
+from cases.admin_library import CaseFileAdmin, archive_selected, tag_selected
+from cases.admin_review import ReviewAdmin
 from cases.forms import party_form_for
-from cases.models import Case, Party
+from cases.models import Case, CaseFile, Party, Review
 from lowcode.excel_admin import ExcelAdminMixin
 from lowcode.modeladmin import MetaModelAdmin, ScopedAdminMixin, current_request, set_current_request
 from lowcode.registry import get_meta
@@ -45,12 +49,28 @@ class PartyInline(admin.TabularInline):
         return super().get_formset(request, obj, **kwargs)
 
 
+class OverdueFilter(admin.SimpleListFilter):
+    title = "是否超期"
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "超期未办结"), ("no", "未超期")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(workbench.overdue_q())
+        if self.value() == "no":
+            return queryset.exclude(workbench.overdue_q())
+        return queryset
+
+
 @admin.register(Case)
 class CaseAdmin(ExcelAdminMixin, MetaModelAdmin, SimpleHistoryAdmin):
     entity = "case"
     inlines = [PartyInline]
     list_select_related = ["region"]
     show_full_result_count = False
+    actions = [tag_selected, archive_selected]
 
     def can_see_sensitive(self, request) -> bool:
         return can_see_sensitive(request)
@@ -102,19 +122,30 @@ class CaseAdmin(ExcelAdminMixin, MetaModelAdmin, SimpleHistoryAdmin):
             return queryset.filter(**found).distinct(), True
         return super().get_search_results(request, queryset, search_term)
 
+    def get_list_filter(self, request):
+        return [*super().get_list_filter(request), OverdueFilter]
+
+    # -- detail page: handling records below the layout, and the handling buttons --------
     def detail_extra_blocks(self, request, obj):
-        see = can_see_sensitive(request)
-        pm = get_meta("party")
-        rows = []
-        for p in obj.parties.all():
-            rows.append([
-                pm.display_value(pm.fields["role"], p.role) if "role" in pm.fields else p.role,
-                p.name,
-                p.id_number if see else mask(p.id_number, "id_number"),
-                p.phone if see else mask(p.phone, "phone"),
-                p.address,
-            ])
-        return [("当事人", ["类型", "姓名/名称", "证件号码", "联系电话", "住址"], rows)]
+        return admin_blocks.handling_blocks(obj, can_see_sensitive(request))
+
+    def detail_view(self, request, object_id):
+        response = super().detail_view(request, object_id)
+        response.template_name = "cases/case_detail.html"
+        response.context_data.update(admin_handling.detail_handling(request, response.context_data["original"]))
+        return response
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        wrap = self.admin_site.admin_view
+        return [
+            path("<path:object_id>/transition/", wrap(lambda request, object_id:
+                                                      admin_handling.transition_view(self, request, object_id)),
+                 name="%s_%s_transition" % info),
+            path("<path:object_id>/handle/", wrap(lambda request, object_id:
+                                                  admin_handling.handle_view(self, request, object_id)),
+                 name="%s_%s_handle" % info),
+        ] + super().get_urls()
 
 
 @admin.register(Party)
@@ -129,6 +160,14 @@ class PartyAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         return scope_queryset(request.user, super().get_queryset(request), "case__region_path")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["case"]  # a party belongs to its case; never a drop-down of every case
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "case":
+            kwargs["queryset"] = scope_queryset(request.user, Case.objects.all())
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         kwargs["form"] = party_form_for(can_see_sensitive(request))
@@ -161,3 +200,8 @@ class PartyAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         set_current_request(request)
         return super().changelist_view(request, extra_context)
+
+
+admin.site.register(Review, ReviewAdmin)
+admin.site.register(CaseFile, CaseFileAdmin)
+admin_workbench.install(admin.site)

@@ -17,6 +17,9 @@ JAZZMIN_SETTINGS = {
     "icons": {
         "cases.Case": "fas fa-balance-scale",
         "cases.Party": "fas fa-user-friends",
+        "cases.Review": "fas fa-check-double",
+        "cases.CaseFile": "fas fa-archive",
+        "notices.Notice": "fas fa-bell",
         "lowcode.Dictionary": "fas fa-book",
         "lowcode.FieldDef": "fas fa-list",
         "lowcode.FormLayout": "fas fa-th-large",

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -15,7 +14,5 @@ urlpatterns = [
     path("h5/", include("h5.urls")),
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# MEDIA is never served directly, not even in development: case files go through scoped views
+# (cases.views, h5.views) that check the user may see the case.

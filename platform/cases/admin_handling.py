@@ -1,0 +1,226 @@
+"""Case handling on PC, from the case detail page: the workflow's buttons (开始调解, 归档 … —
+actions that need no form), and small forms for the actions that collect something (提交结果,
+申请提级/申请发单), mediation logs and visits. Every write is a call into cases.actions."""
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+
+from cases import actions, workbench
+from cases.actions import ActionRefused
+from cases.models import Case, MediationResult
+from lowcode.registry import get_dictionary
+
+# workflow "form" of a transition → the PC form that collects it
+HELP_FORMS = {"escalate": "escalate", "dispatch": "dispatch"}
+FORM_ACTIONS = {"result", *HELP_FORMS}
+# forms that are not workflow transitions (the case stays where it is)
+DATA_FORMS = {"log": "记录调解日志", "visit": "回访"}
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        if isinstance(data, (list, tuple)):
+            return [super(MultipleFileField, self).clean(d, initial) for d in data if d]
+        return [super().clean(data, initial)] if data else []
+
+
+def _choices(dictionary: str):
+    return [("", "请选择")] + [(code, e.label) for code, e in get_dictionary(dictionary).items() if e.is_active]
+
+
+class StyledForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+            field.widget.attrs.setdefault("class", css)
+
+
+class ResultForm(StyledForm):
+    outcome = forms.ChoiceField(label="调解结果")
+    agreement = forms.CharField(label="协议内容/情况说明", required=False, widget=forms.Textarea(attrs={"rows": 5}))
+    amount = forms.DecimalField(label="涉及金额（元）", required=False, max_digits=14, decimal_places=2, min_value=0)
+    attachments = MultipleFileField(label="附件（协议书、照片等）", required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["outcome"].choices = _choices("mediation_outcome")
+
+
+class HelpForm(StyledForm):
+    reason = forms.CharField(label="求助原因", widget=forms.Textarea(attrs={"rows": 5}))
+    expected_fee = forms.DecimalField(label="预期费用（元）", required=False, max_digits=12, decimal_places=2,
+                                      min_value=0)
+
+
+class LogForm(StyledForm):
+    occurred_at = forms.DateTimeField(label="调解时间", required=False,
+                                      widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+                                      input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"])
+    place = forms.CharField(label="调解地点", required=False, max_length=200)
+    participants = forms.CharField(label="参与人员", required=False, max_length=500)
+    content = forms.CharField(label="调解情况", widget=forms.Textarea(attrs={"rows": 5}))
+    attachments = MultipleFileField(label="附件（照片、材料）", required=False)
+
+
+class VisitForm(StyledForm):
+    way = forms.ChoiceField(label="回访方式")
+    satisfaction = forms.ChoiceField(label="满意度")
+    notes = forms.CharField(label="回访情况", required=False, widget=forms.Textarea(attrs={"rows": 4}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["way"].choices = _choices("visit_way")
+        self.fields["satisfaction"].choices = _choices("satisfaction")
+
+
+def _add_errors(form: forms.Form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, errs in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, errs)
+    else:
+        form.add_error(None, error.messages)
+
+
+# --- what the detail page offers ------------------------------------------------------------------
+def detail_handling(request, case: Case) -> dict:
+    """Buttons on the case detail page for this user and this case."""
+    user = request.user
+    try:
+        available = actions.available_actions(case, user)
+        problem = ""
+    except ActionRefused as e:  # e.g. no workflow configured for the case type
+        available, problem = [], str(e)
+    detail_url = reverse("admin:cases_case_detail", args=[case.pk])
+    handle = reverse("admin:cases_case_handle", args=[case.pk])
+    may_handle = user.has_perm("cases.change_case") and actions.in_scope(user, case)
+    buttons = [{"action": t.action, "opinion": t.opinion} for t in available if not t.decision and not t.form]
+    links = [{"label": t.action, "url": f"{handle}?action={t.action}"}
+             for t in available if not t.decision and t.form in FORM_ACTIONS]
+    if may_handle:
+        closed = workbench.closed_states()
+        if case.status not in closed:
+            links.append({"label": DATA_FORMS["log"], "url": f"{handle}?form=log"})
+        else:
+            links.append({"label": DATA_FORMS["visit"], "url": f"{handle}?form=visit"})
+    review = workbench.reviews_waiting_for(user).filter(case=case).first()
+    return {
+        "handling_buttons": buttons,
+        "handling_links": links,
+        "handling_review_url": reverse("admin:cases_review_decide", args=[review.pk]) if review else "",
+        "handling_needs_opinion": any(b["opinion"] for b in buttons),
+        "handling_problem": problem,
+        "transition_url": reverse("admin:cases_case_transition", args=[case.pk]),
+        "detail_url": detail_url,
+    }
+
+
+# --- views (bound to the CaseAdmin instance by cases.admin) -----------------------------------------
+def _case_for(model_admin, request, object_id) -> Case:
+    case = model_admin.get_object(request, object_id)
+    if case is None:
+        raise Http404("记录不存在或无权访问")
+    if not model_admin.has_view_or_change_permission(request, case):
+        raise PermissionDenied
+    return case
+
+
+def transition_view(model_admin, request, object_id):
+    """POST action=<动作>: fire a workflow action that needs no form."""
+    case = _case_for(model_admin, request, object_id)
+    detail = reverse("admin:cases_case_detail", args=[case.pk])
+    if request.method != "POST":
+        return HttpResponseRedirect(detail)
+    action = request.POST.get("action", "")
+    try:
+        t = next((t for t in actions.available_actions(case, request.user) if t.action == action), None)
+        if t is not None and t.decision:
+            raise ActionRefused("审核请在审核界面办理")
+        if t is not None and t.form:
+            raise ActionRefused(f"“{action}”需要填写表单")
+        actions.do_transition(case, action, request.user, opinion=request.POST.get("opinion", ""))
+    except ActionRefused as e:
+        messages.error(request, str(e))
+    else:
+        messages.success(request, f"已{action}")
+    return HttpResponseRedirect(detail)
+
+
+def handle_view(model_admin, request, object_id):
+    """GET/POST ?action=<动作> (a transition with a form) or ?form=log|visit."""
+    case = _case_for(model_admin, request, object_id)
+    detail = reverse("admin:cases_case_detail", args=[case.pk])
+    action = request.GET.get("action", "")
+    kind = request.GET.get("form", "")
+    if action:
+        try:
+            t = next((t for t in actions.available_actions(case, request.user)
+                      if t.action == action and not t.decision and t.form in FORM_ACTIONS), None)
+            if t is None:
+                raise ActionRefused(actions.refusal_reason(case, request.user, action)
+                                    if actions.workflow(case).find(case.status, action) else f"当前不能执行“{action}”")
+        except ActionRefused as e:
+            messages.error(request, str(e))
+            return HttpResponseRedirect(detail)
+        kind, title = t.form, action
+    elif kind in DATA_FORMS:
+        if not (request.user.has_perm("cases.change_case") and actions.in_scope(request.user, case)):
+            raise PermissionDenied
+        title = DATA_FORMS[kind]
+    else:
+        raise Http404("未知表单")
+
+    form_class = {"result": ResultForm, "log": LogForm, "visit": VisitForm}.get(kind, HelpForm)
+    if request.method == "POST":
+        form = form_class(request.POST, request.FILES)
+        if form.is_valid():
+            data, user = form.cleaned_data, request.user
+            try:
+                if kind == "result":
+                    actions.submit_result(case, user, action=action, outcome=data["outcome"],
+                                          agreement=data["agreement"], amount=data["amount"],
+                                          uploads=data["attachments"])
+                elif kind in HELP_FORMS:
+                    actions.request_help(case, user, action=action, kind=HELP_FORMS[kind], reason=data["reason"],
+                                         expected_fee=data["expected_fee"])
+                elif kind == "log":
+                    actions.add_log(case, user, content=data["content"], occurred_at=data["occurred_at"],
+                                    place=data["place"], participants=data["participants"],
+                                    uploads=data["attachments"])
+                else:
+                    actions.add_visit(case, user, way=data["way"], satisfaction=data["satisfaction"],
+                                      notes=data["notes"])
+            except ValidationError as e:
+                _add_errors(form, e)
+            except ActionRefused as e:
+                form.add_error(None, str(e))
+            else:
+                messages.success(request, f"已{title}")
+                return HttpResponseRedirect(detail)
+    else:
+        initial = {}
+        if kind == "result":
+            previous = MediationResult.objects.filter(case=case).first()  # a returned result is resubmitted
+            if previous is not None:
+                initial = {"outcome": previous.outcome, "agreement": previous.agreement, "amount": previous.amount}
+        form = form_class(initial=initial)
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.opts,
+        "original": case,
+        "title": f"{title}：{case}",
+        "form": form,
+        "detail_url": detail,
+    }
+    return TemplateResponse(request, "cases/handle_form.html", context)
