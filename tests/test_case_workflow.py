@@ -165,3 +165,15 @@ def test_tagging_and_archiving(mediating, make_case):
     assert case_file.cases.count() == 2
     with pytest.raises(ActionRefused, match="同一类型"):
         actions.archive_cases([mediating, make_case(case_type="housing")], user("demo_mediator"), name="混合")
+
+
+def test_district_sees_a_community_review_only_once_it_was_escalated_to_it(mediating):
+    from django.utils import timezone
+
+    from cases.workbench import reviews_waiting_for
+
+    actions.submit_result(mediating, user("demo_mediator"), action="提交结果", outcome="success")
+    assert reviews_waiting_for(user("demo_street")).count() == 1
+    assert reviews_waiting_for(user("demo_district")).count() == 0
+    Review.objects.filter(case=mediating).update(escalated_at=timezone.now())
+    assert reviews_waiting_for(user("demo_district")).count() == 1

@@ -102,8 +102,8 @@ def _types_by_workflow() -> dict[str, list[str]]:
 
 def waiting_q(user, prefix: str = "") -> Q:
     """Q on Review (``prefix`` = path to it) for the reviews waiting for ``user``: pending, the case
-    still in that review state, in the user's scope, handled below the user's level
-    (actions.may_fire), and the state's reviewer roles include one of the user's roles — per the
+    still in that review state, in the user's scope, handled one level below the user (or escalated
+    to the user's level by the chasing job), and the state's reviewer roles include one of the user's roles — per the
     workflow each case type follows. One SQL condition; no per-row Python."""
     roles = set(roles_of(user))
     workflows = _workflows()
@@ -120,8 +120,15 @@ def waiting_q(user, prefix: str = "") -> Q:
         elif specific:
             q &= ~Q(**{f"{prefix}case__case_type__in": [c for s, codes in by_type.items() if s for c in codes]})
         states_q |= q
-    q = Q(**{f"{prefix}status": "pending", f"{prefix}case__status": F(f"{prefix}state"),
-             f"{prefix}case__level__gt": user_level(user)}) & states_q
+    # The level just above the handling level reviews; higher levels see a review once it has
+    # waited too long and was escalated to them (cases.chasing), like the notifications.
+    level = user_level(user)
+    if user.is_superuser:
+        level_q = Q(**{f"{prefix}case__level__gt": level})
+    else:
+        level_q = Q(**{f"{prefix}case__level": level + 1}) | Q(
+            **{f"{prefix}case__level__gt": level + 1, f"{prefix}escalated_at__isnull": False})
+    q = Q(**{f"{prefix}status": "pending", f"{prefix}case__status": F(f"{prefix}state")}) & level_q & states_q
     scoped = scope_q(user, f"{prefix}case__region_path")
     return q if scoped is None else q & scoped
 
