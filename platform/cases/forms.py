@@ -18,7 +18,7 @@ class PartyForm(forms.ModelForm):
 
     class Meta:
         model = Party
-        fields = ["role", "party_kind", "name", "id_number", "phone", "address"]
+        fields = ("role", "party_kind", "name", "id_number", "phone", "address")  # a tuple: never mutated
         widgets = {"id_number": forms.TextInput(attrs={"size": 20, "class": "vTextField"}),
                    "phone": forms.TextInput(attrs={"size": 14, "class": "vTextField"})}
 

@@ -148,7 +148,7 @@ class PartyFormSet(BaseInlineFormSet):
 
 def party_formset_class(can_see_sensitive: bool):
     return inlineformset_factory(Case, Party, form=party_form_for(can_see_sensitive), formset=PartyFormSet,
-                                 fields=PartyForm.Meta.fields, extra=1, min_num=1, validate_min=True,
+                                 fields=list(PartyForm.Meta.fields), extra=1, min_num=1, validate_min=True,
                                  can_delete=False)
 
 
