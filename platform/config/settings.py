@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "accounts",
     "cases",
     "notices",
+    "addresses",
+    "clues",
     "h5",
     "ops",
     "demo",
