@@ -10,6 +10,7 @@ recorded and fails the test at the end (the production network is an intranet)."
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -80,11 +81,49 @@ class OutsideRequests(list):
             self.append(url)
 
 
-@pytest.fixture
-def browser_context(e2e_available, live_server, tmp_path, monkeypatch):
-    """A fresh Chromium (new, empty user-data dir, zh-CN) and the list of outside requests.
+class E2EBrowser:
+    """Playwright, started for one test, and the browser contexts it opened. Every context is
+    a separate headless Chromium with a fresh, empty user-data dir; all of them report outside
+    requests into ``outside`` and uncaught page errors into ``page_errors``."""
 
-    Yields (context, outside_requests, page_errors)."""
+    def __init__(self, pw, tmp_path: Path):
+        self.pw, self.tmp_path = pw, tmp_path
+        self.outside = OutsideRequests()
+        self.page_errors: list[str] = []
+        self.contexts: list = []
+
+    def open_context(self, **options):
+        """A new context; ``options`` (viewport, is_mobile, user_agent…) override the PC defaults
+        (zh-CN, 1366×900)."""
+        user_data = self.tmp_path / f"chromium-profile-{len(self.contexts)}"
+        user_data.mkdir()
+        context = self.pw.chromium.launch_persistent_context(
+            str(user_data),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            **{"locale": "zh-CN", "viewport": {"width": 1366, "height": 900}, **options},
+        )
+        self.contexts.append(context)
+        context.set_default_timeout(15_000)
+        context.on("request", self.outside.watch)
+        context.on("page", self._watch_errors)
+        for page in context.pages:  # the persistent context opens with one blank page
+            self._watch_errors(page)
+        return context
+
+    def _watch_errors(self, page) -> None:
+        page.on("pageerror", lambda exc: self.page_errors.append(str(exc)))
+
+    def close(self) -> None:
+        for context in self.contexts:
+            context.close()
+
+
+@pytest.fixture
+def e2e_browser(e2e_available, live_server, tmp_path, monkeypatch):
+    """An E2EBrowser: ``e2e_browser.open_context(**options)`` for each browser a test needs
+    (e.g. a phone and a PC). The test fails at the end if any page reached outside localhost."""
     # Playwright's sync API runs its asyncio event loop in this thread (in a greenlet) from
     # start() to stop(), so Django sees "a running event loop" and refuses ORM calls made by
     # the test itself (SynchronousOnlyOperation). The test is plain synchronous code and the
@@ -92,29 +131,13 @@ def browser_context(e2e_available, live_server, tmp_path, monkeypatch):
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     from playwright.sync_api import sync_playwright
 
-    user_data = tmp_path / "chromium-profile"
-    user_data.mkdir()
-    outside = OutsideRequests()
-    page_errors: list[str] = []
     pw = sync_playwright().start()
+    browser = E2EBrowser(pw, tmp_path)
     try:
-        context = pw.chromium.launch_persistent_context(
-            str(user_data),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            locale="zh-CN",
-            viewport={"width": 1366, "height": 900},
-        )
-        context.set_default_timeout(15_000)
-        context.on("request", outside.watch)
-        context.on("page", lambda page: page.on("pageerror", lambda exc: page_errors.append(str(exc))))
-        for page in context.pages:  # the persistent context opens with one blank page
-            page.on("pageerror", lambda exc: page_errors.append(str(exc)))
         try:
-            yield context, outside, page_errors
+            yield browser
         finally:
-            context.close()
+            browser.close()
     finally:
         # While Playwright's loop runs, asgiref treats this thread as async and keeps Django's
         # connections per contextvars context: ORM calls the test made meanwhile opened a
@@ -124,7 +147,88 @@ def browser_context(e2e_available, live_server, tmp_path, monkeypatch):
 
         connections.close_all()
         pw.stop()
-        shutil.rmtree(user_data, ignore_errors=True)
+        for profile in tmp_path.glob("chromium-profile-*"):
+            shutil.rmtree(profile, ignore_errors=True)
     # every e2e test, whatever it asserts itself, fails if a page reached outside
-    if outside:
-        pytest.fail(f"页面请求了外部地址 / requests outside localhost: {list(outside)}", pytrace=False)
+    if browser.outside:
+        pytest.fail(f"页面请求了外部地址 / requests outside localhost: {list(browser.outside)}", pytrace=False)
+
+
+@pytest.fixture
+def browser_context(e2e_browser):
+    """A fresh Chromium (new, empty user-data dir, zh-CN, 1366×900) and the list of outside requests.
+
+    Yields (context, outside_requests, page_errors)."""
+    yield e2e_browser.open_context(), e2e_browser.outside, e2e_browser.page_errors
+
+
+# --- shared by the tests: the demo world, screenshots, logging in ------------------------------
+PASSWORD = "Mdtj@demo2026-e2e"
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def gb11643_id_number(body17: str) -> str:
+    """17 digits + the GB 11643 check digit."""
+    assert re.fullmatch(r"\d{17}", body17)
+    return body17 + "10X98765432"[sum(int(d) * w for d, w in zip(body17, ID_WEIGHTS)) % 11]
+
+
+@pytest.fixture
+def demo_world(transactional_db):
+    """Shipped metadata and the demo district with one user per role, visible to live_server."""
+    from demo import seeding
+    from lowcode import registry, serialization
+
+    serialization.load(settings.BASE_DIR / "metadata")
+    registry.clear_cache()
+    regions = seeding.ensure_regions()
+    seeding.ensure_organizations(regions)
+    seeding.ensure_users(PASSWORD)
+    return regions
+
+
+class Steps:
+    """Numbered full-page screenshots ``<prefix>NN-<name>.png``; a run first removes the previous
+    run's screenshots of the same prefix (and only those)."""
+
+    def __init__(self, page, directory: Path, prefix: str = ""):
+        self.page, self.directory, self.prefix, self.n = page, directory, prefix, 0
+        for old in directory.glob(f"{prefix}[0-9][0-9]-*.png"):
+            old.unlink()
+
+    def shot(self, name: str, page=None) -> Path:
+        """Screenshot of ``page`` (default: the page given at construction)."""
+        self.n += 1
+        path = self.directory / f"{self.prefix}{self.n:02d}-{name}.png"
+        page = page or self.page
+        # The whole page in one image. A full-page capture keeps the viewport's size, so sticky
+        # headers and fixed tab bars would be drawn across the middle of the image; a viewport as
+        # tall as the page puts them at its top and bottom, as the user sees them.
+        size = page.viewport_size
+        height = page.evaluate("document.documentElement.scrollHeight")
+        if size and height > size["height"]:
+            page.set_viewport_size({"width": size["width"], "height": height})
+        try:
+            page.screenshot(path=str(path), full_page=True)
+        finally:
+            if size:
+                page.set_viewport_size(size)
+        return path
+
+
+def login(page, base: str, username: str) -> None:
+    """Log in on the PC (admin) login page."""
+    page.goto(f"{base}/admin/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    with page.expect_navigation():
+        page.click("button[type=submit], input[type=submit]")
+    assert "/admin/login/" not in page.url, f"{username} 登录失败"
+    # Chinese renders: a known Chinese string of the site is visible.
+    assert page.get_by_text("矛盾纠纷调处研判", exact=False).first.is_visible()
+
+
+def success_message(page) -> str:
+    alert = page.locator(".alert-success")
+    alert.first.wait_for()
+    return alert.first.inner_text()

@@ -3,63 +3,16 @@ the registration form of that case type only, must fill it, and finds it as a li
 range filter — no code, no restart. Screenshots of every step go to test-output/e2e/."""
 from __future__ import annotations
 
-import re
-
 import pytest
-from django.conf import settings
+
+from .conftest import Steps, gb11643_id_number, login, success_message
 
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "Mdtj@demo2026-e2e"
 FIELD_CODE = "amount_involved"
 FIELD_LABEL = "涉及金额(万元)"
 CASE_TITLE = "湖滨社区某餐饮店拖欠员工工资纠纷"
 CASE_DESCRIPTION = "申请人称某餐饮店拖欠其三个月工资，多次催要未果，请求社区调解。"
-ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-
-
-def gb11643_id_number(body17: str) -> str:
-    """17 digits + the GB 11643 check digit."""
-    assert re.fullmatch(r"\d{17}", body17)
-    return body17 + "10X98765432"[sum(int(d) * w for d, w in zip(body17, ID_WEIGHTS)) % 11]
-
-
-@pytest.fixture
-def demo_world(transactional_db):
-    """Shipped metadata and the demo district with one user per role, visible to live_server."""
-    from demo import seeding
-    from lowcode import registry, serialization
-
-    serialization.load(settings.BASE_DIR / "metadata")
-    registry.clear_cache()
-    regions = seeding.ensure_regions()
-    seeding.ensure_organizations(regions)
-    seeding.ensure_users(PASSWORD)
-    return regions
-
-
-class Steps:
-    """Numbered full-page screenshots."""
-
-    def __init__(self, page, directory):
-        self.page, self.directory, self.n = page, directory, 0
-        for old in directory.glob("*.png"):
-            old.unlink()
-
-    def shot(self, name: str) -> None:
-        self.n += 1
-        self.page.screenshot(path=str(self.directory / f"{self.n:02d}-{name}.png"), full_page=True)
-
-
-def login(page, base: str, username: str) -> None:
-    page.goto(f"{base}/admin/login/")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    with page.expect_navigation():
-        page.click("button[type=submit], input[type=submit]")
-    assert "/admin/login/" not in page.url, f"{username} 登录失败"
-    # Chinese renders: a known Chinese string of the site is visible.
-    assert page.get_by_text("矛盾纠纷调处研判", exact=False).first.is_visible()
 
 
 def logout(page, base: str) -> None:
@@ -68,12 +21,6 @@ def logout(page, base: str) -> None:
         page.locator("#logout-form button[type=submit]").click()
     page.goto(f"{base}/admin/")
     assert "/admin/login/" in page.url, "注销后仍处于登录状态"
-
-
-def success_message(page) -> str:
-    alert = page.locator(".alert-success")
-    alert.first.wait_for()
-    return alert.first.inner_text()
 
 
 def field_group(page, name: str):
