@@ -37,7 +37,9 @@ WITH_ENV = set -a && . ./$(DEV_ENV) && set +a && DEBUG=$${DEBUG:-1}
 demo: install $(DEV_ENV)
 	$(WITH_ENV) $(PY) manage.py migrate --noinput -v0
 	$(WITH_ENV) $(PY) manage.py load_metadata
+	$(WITH_ENV) $(PY) manage.py load_cleaning_rules
 	$(WITH_ENV) $(PY) manage.py seed_demo
+	$(WITH_ENV) $(PY) manage.py import_addresses fixtures/addresses/demo_addresses.csv
 
 run: demo
 	@echo "系统地址：http://$(HOST):$(PORT)/  （Ctrl+C 停止）"
@@ -52,7 +54,7 @@ test: install lint
 	$(PY) -m pytest -q
 
 bench: install
-	$(PY) tests/perf/bench.py
+	$(PY) tests/perf/bench.py; a=$$?; $(PY) tests/perf/bench_ingest.py; b=$$?; test $$a -eq 0 -a $$b -eq 0
 
 clean-db:
 	rm -f var/db.sqlite3

@@ -158,6 +158,7 @@ def segment_models():
     from notices.models import Notice
 
     from cases import models as m
+    from clues.models import Clue, RawRecord
 
     table = {
         m.Case: ["case", "cases"], m.Party: ["party", "parties"], m.Review: ["review", "reviews"],
@@ -168,6 +169,7 @@ def segment_models():
         m.CaseEvent: ["event", "events", "caseevent", "trace"],
         m.CaseFile: ["casefile", "casefiles", "archive", "archives"],
         Notice: ["notice", "notices", "message", "messages"],
+        Clue: ["clue"], RawRecord: ["rawrecord"],  # region data too (线索库, scoped by the clue's region)
     }
     return {alias: model for model, aliases in table.items() for alias in aliases}
 
@@ -259,6 +261,7 @@ def regions_data(world, settings, tmp_path):
     from accounts.models import User
     from cases.models import (Attachment, Case, CaseEvent, CaseFile, HelpRequest, MediationItem, MediationLog,
                               MediationResult, Party, Review, Visit)
+    from clues.models import Channel, Clue, ClueParty, RawRecord
     from notices.models import Notice
     from orgs.models import Region
 
@@ -300,7 +303,16 @@ def regions_data(world, settings, tmp_path):
         casefile = CaseFile.objects.create(name=f"宅基地纠纷档案{mark}", case_type="housing", region=region,
                                            created_by=who)
         casefile.cases.add(a)
+        channel, _ = Channel.objects.get_or_create(key="hotline12345", defaults={"name": "12345热线", "kind": "event"})
+        raw = RawRecord.objects.create(channel=channel, source_id=f"M-{variant}", record_key=f"hotline12345:M-{variant}",
+                                       payload={"诉求标题": f"线索原文{mark}"}, payload_hash=variant)
+        clue = Clue.objects.create(record_key=raw.record_key, raw=raw, channel=channel, source_id=raw.source_id,
+                                   title=f"{region_name}来电线索{mark}", text=f"线索内容{mark}", region=region,
+                                   region_path=region.path, occurred_at=now)
+        ClueParty.objects.create(clue=clue, name="王建国", phone="13800138000", id_number=SHARED_ID)
         data[variant] = {
+            Clue: clue,
+            RawRecord: raw,
             "cases": [a, b],
             Party: a.parties.get(),
             MediationLog: log,

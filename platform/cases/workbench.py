@@ -79,6 +79,11 @@ def closed_states() -> set[str]:
     return {s.name for _, wf in _workflows() for s in wf.states.values() if s.closed}
 
 
+def open_states() -> set[str]:
+    """Named positively (not NOT IN closed) so PostgreSQL can use the status index."""
+    return {s.name for _, wf in _workflows() for s in wf.states.values() if not s.closed}
+
+
 def review_kinds() -> list[tuple[str, str]]:
     """(kind, label) of every review step any workflow has, for filters."""
     kinds: dict[str, str] = {}
@@ -114,7 +119,8 @@ def waiting_q(user, prefix: str = "") -> Q:
         states = [s for s in wf.review_states() if wf.reviewer_roles(s) & roles]
         if not states:
             continue
-        q = Q(**{f"{prefix}state__in": states})
+        # case__status repeats the state (the F() check below) so the case status index serves the join
+        q = Q(**{f"{prefix}state__in": states, f"{prefix}case__status__in": states})
         if scope:
             q &= Q(**{f"{prefix}case__case_type__in": by_type.get(scope, [])})
         elif specific:
@@ -143,7 +149,7 @@ def scoped_cases(user):
 
 
 def overdue_q(now: dt.datetime | None = None) -> Q:
-    return Q(deadline__lt=now or timezone.now()) & ~Q(status__in=closed_states())
+    return Q(deadline__lt=now or timezone.now()) & Q(status__in=open_states())
 
 
 # --- the figures -------------------------------------------------------------------------------
@@ -175,10 +181,9 @@ def indicators(user, period: Period, now: dt.datetime | None = None) -> list[Ind
     now being mediated, as a note). 超期: open cases whose deadline fell in the period and passed
     (and all overdue now). 成功率: successful results among the results submitted in the period."""
     now = now or timezone.now()
-    closed = closed_states()
     this = Q(registered_at__gte=period.start, registered_at__lt=period.end)
     last = Q(registered_at__gte=period.previous_start, registered_at__lt=period.start)
-    open_ = ~Q(status__in=closed)
+    open_ = Q(status__in=open_states())
     mediating = Q(status__in=MEDIATING_STATES)
     overdue_now = Q(deadline__lt=now) & open_
     due_this = Q(deadline__gte=period.start, deadline__lt=min(period.end, now)) & open_

@@ -164,6 +164,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(20 * 1024 * 1024)))
 IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "20000"))
 EXPORT_MAX_ROWS = int(os.environ.get("EXPORT_MAX_ROWS", "50000"))
+INGEST_MAX_BYTES = int(os.environ.get("INGEST_MAX_BYTES", str(60 * 1024 * 1024)))
 
 # --- cache ----------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")

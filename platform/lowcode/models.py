@@ -62,7 +62,10 @@ class MetaRecord(models.Model):
 
     @property
     def is_customised(self) -> bool:
-        return self.origin == "shipped" and self.shipped is not None and self.shipped != self.meta_values()
+        from lowcode.serialization import differs_from_shipped
+
+        return self.origin == "shipped" and self.shipped is not None and differs_from_shipped(
+            self.meta_values(), self.shipped)
 
 
 class Dictionary(MetaRecord):

@@ -55,6 +55,12 @@ def _default(f: models.Field) -> Any:
     return f.get_default()
 
 
+def differs_from_shipped(current: dict, shipped: dict) -> bool:
+    """A site change is a difference on a property the snapshot knows. Properties added to the
+    metadata model after the snapshot was taken are new, not edits (so upgrades still apply)."""
+    return any(current.get(k) != v for k, v in shipped.items())
+
+
 def _complete(model: type[MetaRecord], data: dict) -> dict:
     """YAML mapping → full values dict (defaults filled in), unknown keys refused."""
     unknown = set(data) - set(model.META_FIELDS) - {"items"}
@@ -176,7 +182,7 @@ def _apply(model, lookup: dict, values: dict, report: LoadReport, label: str, di
         report.created += 1
         return obj
     current = record_values(obj)
-    customised = obj.shipped is None or current != obj.shipped
+    customised = obj.shipped is None or differs_from_shipped(current, obj.shipped)
     if current == values:
         if obj.shipped != values or obj.origin != "shipped":
             model.objects.filter(pk=obj.pk).update(shipped=values, origin="shipped")

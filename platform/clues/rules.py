@@ -1,0 +1,243 @@
+"""Cleaning rules as metadata: the shipped defaults (metadata/cleaning/*.yaml), save-time
+validation, the compiled form used by ingest, and the preview of an edited rule on stored raw
+records before it is saved."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from simple_history.utils import update_change_reason
+
+from clues.clean import TARGET_RE, CompiledRule
+
+TIME_TOKENS = {"iso", "epoch_ms", "epoch_ms_wall", "epoch_s", "excel"}
+ACTIONS = {"drop", "keep", "reject"}
+
+
+def rules_dir() -> Path:
+    return Path(getattr(settings, "CLEANING_RULES_DIR", settings.BASE_DIR / "metadata" / "cleaning"))
+
+
+# --- shipped defaults ------------------------------------------------------------------------
+def shipped_documents(directory: Path | None = None) -> dict[str, dict]:
+    """source key → {"channel": {...}, "rule": {META_FIELDS…}} from the YAML files, with
+    _common.yaml merged under every rule (the channel's own keys win; type maps are merged)."""
+    from clues.models import CleaningRule
+
+    directory = directory or rules_dir()
+    common_path = directory / "_common.yaml"
+    common = yaml.safe_load(common_path.read_text(encoding="utf-8")) if common_path.exists() else {}
+    common = common or {}
+    out = {}
+    for path in sorted(directory.glob("*.yaml")):
+        if path.name.startswith("_"):
+            continue
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        rule = dict(doc.get("rule") or {})
+        unknown = set(rule) - set(CleaningRule.META_FIELDS)
+        if unknown:
+            raise ValueError(f"{path.name}：未知属性 {', '.join(sorted(unknown))}")
+        merged = {}
+        for name in CleaningRule.META_FIELDS:
+            f = CleaningRule._meta.get_field(name)
+            default = f.get_default() if f.has_default() else ""
+            value = rule.get(name, common.get(name, default))
+            if name == "type_map":
+                value = {**(common.get("type_map") or {}), **(rule.get("type_map") or {})}
+            elif name == "validation":
+                value = {**(common.get("validation") or {}), **(rule.get("validation") or {})}
+            elif name == "normalisers":
+                value = {**(common.get("normalisers") or {}), **(rule.get("normalisers") or {})}
+            merged[name] = value
+        merged["source"] = path.stem
+        out[path.stem] = {"channel": doc.get("channel") or {}, "rule": merged}
+    return out
+
+
+@dataclass
+class RulesReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    kept_site_changes: list[str] = field(default_factory=list)
+
+
+def load_shipped(directory: Path | None = None, only: str | None = None) -> RulesReport:
+    """Create/upgrade channels and their cleaning rules from the shipped files. A rule the site
+    changed is kept (only its snapshot moves), like lowcode's load_metadata."""
+    from clues.models import Channel, CleaningRule
+
+    report = RulesReport()
+    docs = shipped_documents(directory)
+    with transaction.atomic():
+        for source, doc in docs.items():
+            if only and source != only:
+                continue
+            ch = doc["channel"]
+            Channel.objects.get_or_create(key=source, defaults={
+                "name": ch.get("name", source), "kind": ch.get("kind", doc["rule"].get("kind", "event")),
+                "sort": ch.get("sort", 0)})
+            values = doc["rule"]
+            obj = CleaningRule.objects.filter(source=source).first()
+            if obj is None:
+                obj = CleaningRule(**values, origin="shipped", shipped=values)
+                validate_rule(obj)
+                obj.save()
+                update_change_reason(obj, "加载出厂清洗规则")
+                report.created += 1
+                continue
+            current = obj.meta_values()
+            if current == values:
+                if obj.shipped != values or obj.origin != "shipped":
+                    CleaningRule.objects.filter(pk=obj.pk).update(shipped=values, origin="shipped")
+                report.unchanged += 1
+            elif obj.shipped is None or current != obj.shipped:
+                CleaningRule.objects.filter(pk=obj.pk).update(shipped=values, origin="shipped")
+                report.kept_site_changes.append(source)
+            else:
+                for k, v in values.items():
+                    setattr(obj, k, v)
+                obj.shipped = values
+                obj.origin = "shipped"
+                obj.save()
+                update_change_reason(obj, "出厂清洗规则升级")
+                report.updated += 1
+    return report
+
+
+def ensure_rule(source: str):
+    """The channel's rule, loading the shipped default on first use (so ingest works on a fresh
+    database even before ``load_cleaning_rules``). None for an unknown source key."""
+    from clues.models import CleaningRule
+
+    rule = CleaningRule.objects.filter(source=source).first()
+    if rule is None and (rules_dir() / f"{source}.yaml").exists():
+        load_shipped(only=source)
+        rule = CleaningRule.objects.filter(source=source).first()
+    return rule
+
+
+def compile_rule(rule) -> CompiledRule:
+    from lowcode.registry import get_dictionary
+
+    return CompiledRule(rule, case_types=get_dictionary("case_type"),
+                        party_roles={e.label: code for code, e in get_dictionary("party_role").items()},
+                        case_statuses=get_dictionary("case_status"))
+
+
+# --- validation on save --------------------------------------------------------------------
+def validate_rule(rule) -> None:
+    errors: dict[str, list[str]] = {}
+
+    def err(name, message):
+        errors.setdefault(name, []).append(message)
+
+    if not isinstance(rule.field_map, dict) or not rule.field_map:
+        err("field_map", "字段映射应为“原始字段: 标准字段”的对象，且不能为空")
+    else:
+        for src, target in rule.field_map.items():
+            if not isinstance(target, str) or not TARGET_RE.match(target):
+                err("field_map", f"“{src}”映射到的“{target}”不是可用的标准字段")
+        if rule.id_field in rule.field_map:
+            err("field_map", f"编号字段“{rule.id_field}”不需要再映射")
+    if not isinstance(rule.party_fields, dict):
+        err("party_fields", "应为对象")
+    else:
+        for k, v in rule.party_fields.items():
+            if v not in ("name", "phone", "id_number", "role"):
+                err("party_fields", f"“{k}”只能映射到 name / phone / id_number / role")
+    if not isinstance(rule.time_formats, list) or not rule.time_formats:
+        err("time_formats", "至少填写一种时间格式")
+    else:
+        for fmt in rule.time_formats:
+            if not isinstance(fmt, str) or (fmt not in TIME_TOKENS and "%" not in fmt):
+                err("time_formats", f"“{fmt}”既不是时间格式（含 %Y 等）也不是 {'/'.join(sorted(TIME_TOKENS))}")
+    for pattern in rule.prefix_patterns or []:
+        try:
+            re.compile(pattern)
+        except (re.error, TypeError) as exc:
+            err("prefix_patterns", f"正则“{pattern}”有误：{exc}")
+    validation = rule.validation or {}
+    if not isinstance(validation, dict):
+        err("validation", "应为对象")
+    else:
+        for key in ("id_number", "phone"):
+            if validation.get(key, "drop") not in ACTIONS:
+                err("validation", f"{key} 只能是 drop（忽略）/ keep（保留）/ reject（拒绝整条）")
+        if validation.get("phone_pattern"):
+            try:
+                re.compile(validation["phone_pattern"])
+            except re.error as exc:
+                err("validation", f"电话正则有误：{exc}")
+        allowed = {"source_id", "occurred_at", "registered_at", "title", "description", "address",
+                   "type_label", "status_label", "parties"}
+        for name in validation.get("required", []):
+            if name not in allowed:
+                err("validation", f"必填项“{name}”不是标准字段（可用：{'、'.join(sorted(allowed))}）")
+    try:
+        from lowcode.registry import get_dictionary
+
+        types = get_dictionary("case_type")
+        statuses = get_dictionary("case_status")
+    except Exception:  # noqa: BLE001 — dictionaries not loaded yet: skip the code checks
+        types, statuses = {}, {}
+    if types:
+        for label, code in (rule.type_map or {}).items():
+            if code not in types:
+                err("type_map", f"“{label}”映射到的案件类型编码“{code}”不存在")
+        if rule.type_fallback and rule.type_fallback not in types:
+            err("type_fallback", f"案件类型编码“{rule.type_fallback}”不存在")
+    if statuses:
+        for label, code in (rule.status_map or {}).items():
+            if code not in statuses:
+                err("status_map", f"“{label}”映射到的状态编码“{code}”不存在")
+    if errors:
+        raise ValidationError(errors)
+
+
+# --- preview ---------------------------------------------------------------------------------
+@dataclass
+class PreviewRow:
+    record_key: str
+    raw: dict
+    before: dict | None
+    after: dict | None
+    errors: list[str]
+    changed: bool
+
+    def __iter__(self):  # unpacks as (raw, before, after, errors)
+        return iter((self.raw, self.before, self.after, self.errors))
+
+
+def preview_rule(rule, sample: int = 200) -> list[PreviewRow]:
+    """Apply ``rule`` (edited, not necessarily saved) and the saved rule of the same channel to
+    the channel's ``sample`` most recent raw records; nothing is written. Each row unpacks as
+    (raw, before, after, errors): errors are the new rule's rejection reason and warnings."""
+    from clues.models import CleaningRule, RawRecord
+    from clues.sources import adapter_for
+
+    adapter = adapter_for(rule.source)
+    after_rule = compile_rule(rule)
+    saved = CleaningRule.objects.filter(source=rule.source).first()
+    before_rule = compile_rule(saved) if saved is not None else None
+    rows = []
+    for raw in RawRecord.objects.filter(channel_id=rule.source).order_by("-last_seen", "-id")[:sample]:
+        before = adapter.clean(raw.payload, before_rule).standard if before_rule else None
+        result = adapter.clean(raw.payload, after_rule)
+        errors = ([result.error] if result.error else []) + result.warnings
+        rows.append(PreviewRow(raw.record_key, raw.payload, _jsonable(before), _jsonable(result.standard),
+                               errors, _jsonable(before) != _jsonable(result.standard)))
+    return rows
+
+
+def _jsonable(std):
+    import json
+
+    if std is None:
+        return None
+    return json.loads(json.dumps(std, ensure_ascii=False, default=str))

@@ -1,0 +1,35 @@
+"""django-q2 task entry points for aggregation (the worker: ``python manage.py qcluster``).
+
+The schedule "拉取外部渠道数据" → ``clues.tasks.pull_all`` every 15 minutes is created by the
+migration ``clues.0002_pullstate_pull_schedule`` (or ``ensure_schedule()`` where migrations were
+faked). The endpoint contract is in clues/pull.py."""
+from __future__ import annotations
+
+SCHEDULE_NAME = "拉取外部渠道数据"
+SCHEDULE_FUNC = "clues.tasks.pull_all"
+SCHEDULE_MINUTES = 15
+
+
+def pull_all() -> dict[str, dict]:
+    """Pull every enabled channel that has a pull address. Returns {source key: result} (the
+    task's result as django-q2 stores it: plain JSON-able values)."""
+    from clues import pull
+
+    return {r.channel: r.as_dict() for r in pull.pull_all()}
+
+
+def pull_channel(key: str) -> dict:
+    from clues import pull
+
+    return pull.pull_channel(key).as_dict()
+
+
+def ensure_schedule() -> bool:
+    """Create the 15-minute schedule unless it exists (by name); True if it was created."""
+    from django.utils import timezone
+    from django_q.models import Schedule
+
+    _, created = Schedule.objects.get_or_create(name=SCHEDULE_NAME, defaults={
+        "func": SCHEDULE_FUNC, "schedule_type": Schedule.MINUTES, "minutes": SCHEDULE_MINUTES,
+        "repeats": -1, "next_run": timezone.now()})
+    return created
