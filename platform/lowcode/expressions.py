@@ -1,5 +1,5 @@
 """The one safe expression language for business admins (visibility, required-if, rules,
-indicator formulas). Python-like syntax evaluated by simpleeval — never eval().
+indicator formulas). Python-like syntax evaluated by simpleeval — never by Python's own evaluator.
 
 Names are field codes or field labels (Chinese identifiers work: ``涉及人数 >= 10``).
 A missing value is None; a comparison with None is simply false rather than an error."""
