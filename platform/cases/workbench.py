@@ -20,8 +20,14 @@ from lowcode.workflow import WorkflowSpec, workflow_for
 
 PERIODS = {"month": ("本月", "上月"), "quarter": ("本季", "上季"), "year": ("本年", "上年")}
 DEFAULT_PERIOD = "month"
-SUCCESS_OUTCOMES = ("success",)        # dictionary mediation_outcome: what counts as 成功
-MEDIATING_STATES = ("mediating",)      # dictionary case_status: the 调解中 figure
+def success_outcomes() -> list[str]:
+    """Outcomes counted as 成功: mediation_outcome items with attrs.counts_as_success (metadata)."""
+    return [c for c, e in registry.get_dictionary("mediation_outcome").items() if e.attrs.get("counts_as_success")]
+
+
+def mediating_states() -> list[str]:
+    """States counted in the 调解中 figure: case_status items with attrs.counts_as_mediating."""
+    return [c for c, e in registry.get_dictionary("case_status").items() if e.attrs.get("counts_as_mediating")]
 REVIEW_KIND_LABELS = {"result": "调解结果审核", "escalation": "提级审核", "dispatch": "发单审核"}
 
 
@@ -184,7 +190,7 @@ def indicators(user, period: Period, now: dt.datetime | None = None) -> list[Ind
     this = Q(registered_at__gte=period.start, registered_at__lt=period.end)
     last = Q(registered_at__gte=period.previous_start, registered_at__lt=period.start)
     open_ = Q(status__in=open_states())
-    mediating = Q(status__in=MEDIATING_STATES)
+    mediating = Q(status__in=mediating_states())
     overdue_now = Q(deadline__lt=now) & open_
     due_this = Q(deadline__gte=period.start, deadline__lt=min(period.end, now)) & open_
     due_last = Q(deadline__gte=period.previous_start, deadline__lt=period.start) & open_
@@ -201,7 +207,7 @@ def indicators(user, period: Period, now: dt.datetime | None = None) -> list[Ind
         results = results.filter(scoped)
     r_this = Q(submitted_at__gte=period.start)
     r_last = Q(submitted_at__lt=period.start)
-    ok = Q(outcome__in=SUCCESS_OUTCOMES)
+    ok = Q(outcome__in=success_outcomes())
     r = results.aggregate(total_this=Count("pk", filter=r_this), total_last=Count("pk", filter=r_last),
                           ok_this=Count("pk", filter=r_this & ok), ok_last=Count("pk", filter=r_last & ok))
     rate_this, rate_last = _rate(r["ok_this"], r["total_this"]), _rate(r["ok_last"], r["total_last"])

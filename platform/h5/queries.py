@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.scope import scope_queryset
 from cases.admin import identity_lookup
 from cases.models import Case, Party, Review
+from cases.workbench import success_outcomes
 from lowcode import registry
 from lowcode.workflow import WorkflowSpec, workflow_for
 from notices.models import Notice
@@ -257,7 +258,7 @@ def my_figures(user, now: dt.datetime | None = None) -> Figures:
         total=Count("pk"),
         closed=Count("pk", filter=Q(status__in=closed)),
         with_result=Count("result"),
-        success=Count("result", filter=Q(result__outcome="success")),
+        success=Count("result", filter=Q(result__outcome__in=success_outcomes())),
         this_month=Count("pk", filter=Q(registered_at__gte=this)),
         last_month=Count("pk", filter=Q(registered_at__gte=last, registered_at__lt=this)),
     )
