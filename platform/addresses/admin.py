@@ -20,7 +20,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from addresses import importer, normalize
 from addresses.models import StandardAddress
 from lowcode import excel
-from lowcode.excel_admin import TOKEN_RE, XLSX_MIME, ImportUploadForm, imports_dir
+from lowcode.excel_admin import TOKEN_RE, XLSX_MIME, ImportUploadForm, PendingUploadsMixin, imports_dir
 from orgs.models import Region
 
 SESSION_KEY = "addresses_imports"
@@ -98,7 +98,8 @@ class StandardAddressForm(forms.ModelForm):
 
 
 @admin.register(StandardAddress)
-class StandardAddressAdmin(SimpleHistoryAdmin):
+class StandardAddressAdmin(PendingUploadsMixin, SimpleHistoryAdmin):
+    pending_session_key = SESSION_KEY
     form = StandardAddressForm
     change_list_template = "addresses/admin/change_list.html"
     list_display = ["text", "street_name_display", "community_name_display", "region", "longitude", "latitude",
@@ -164,23 +165,6 @@ class StandardAddressAdmin(SimpleHistoryAdmin):
             request, plan=plan, rows=shown, counts=plan.counts, token=token, error=error,
             skip_errors=skip_errors, truncated=len(shown) < len(plan.rows), title="导入标准地址：预览",
             headers=[h for h in importer.COLUMNS if h in plan.headers]))
-
-    def _pending(self, request) -> dict:
-        return dict(request.session.get(SESSION_KEY) or {})
-
-    def _remember(self, request, token: str, info: dict) -> None:
-        pending = self._pending(request)
-        pending[token] = info
-        while len(pending) > 5:
-            old, old_info = next(iter(pending.items()))
-            pending.pop(old)
-            (imports_dir() / f"{old}{old_info.get('ext', '')}").unlink(missing_ok=True)
-        request.session[SESSION_KEY] = pending
-
-    def _forget(self, request, token: str) -> None:
-        pending = self._pending(request)
-        pending.pop(token, None)
-        request.session[SESSION_KEY] = pending
 
     def import_view(self, request):
         if not self._can_import(request):

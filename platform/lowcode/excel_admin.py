@@ -61,7 +61,32 @@ class ImportUploadForm(forms.Form):
     )
 
 
-class ExcelAdminMixin:
+
+class PendingUploadsMixin:
+    """Uploaded files waiting between preview and confirm: kept server-side under imports_dir(),
+    known to the session by a random token, at most MAX_PENDING per session (oldest dropped)."""
+
+    pending_session_key = SESSION_KEY
+
+    def _pending(self, request) -> dict:
+        return dict(request.session.get(self.pending_session_key) or {})
+
+    def _remember(self, request, token: str, info: dict) -> None:
+        pending = self._pending(request)
+        pending[token] = info
+        while len(pending) > MAX_PENDING:  # oldest first (dicts keep insertion order)
+            old, old_info = next(iter(pending.items()))
+            pending.pop(old)
+            (imports_dir() / f"{old}{old_info.get('ext', '')}").unlink(missing_ok=True)
+        request.session[self.pending_session_key] = pending
+
+    def _forget(self, request, token: str) -> None:
+        pending = self._pending(request)
+        pending.pop(token, None)
+        request.session[self.pending_session_key] = pending
+
+
+class ExcelAdminMixin(PendingUploadsMixin):
     """Adds Excel template / import / export to a ``MetaModelAdmin``. Domain-specific columns
     come from the entity's ``ExcelHooks`` (``lowcode.excel.register_hooks``) or ``excel_hooks``."""
 
@@ -152,23 +177,6 @@ class ExcelAdminMixin:
             request, preview=preview, rows=rows, token=token, error=error, skip_errors=skip_errors,
             truncated=len(shown) < preview.total, title=f"导入{self.opts.verbose_name}：预览")
         return TemplateResponse(request, "lowcode/import_preview.html", context)
-
-    def _pending(self, request) -> dict:
-        return dict(request.session.get(SESSION_KEY) or {})
-
-    def _remember(self, request, token: str, info: dict) -> None:
-        pending = self._pending(request)
-        pending[token] = info
-        while len(pending) > MAX_PENDING:  # oldest first (dicts keep insertion order)
-            old, old_info = next(iter(pending.items()))
-            pending.pop(old)
-            (imports_dir() / f"{old}{old_info.get('ext', '')}").unlink(missing_ok=True)
-        request.session[SESSION_KEY] = pending
-
-    def _forget(self, request, token: str) -> None:
-        pending = self._pending(request)
-        pending.pop(token, None)
-        request.session[SESSION_KEY] = pending
 
     def excel_import_view(self, request):
         if not self.has_add_permission(request):
