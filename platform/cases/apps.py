@@ -12,3 +12,5 @@ class CasesConfig(AppConfig):
         register_entity(EntityConfig("case", Case, extra_field="extra", scope_field="case_type",
                                      scope_dictionary="case_type"))
         register_entity(EntityConfig("party", Party, extra_field="extra"))
+
+        from cases import signals  # noqa: F401  (records_changed hook for extensions)

@@ -42,6 +42,7 @@ from clues.models import (Channel, Clue, ClueParty, IngestBatch, RawRecord, RawR
 from clues.rules import compile_rule, ensure_rule
 from clues.sources import adapter_for
 from clues.sources.base import Adapter
+from lowcode import hooks
 
 logger = logging.getLogger(__name__)
 
@@ -392,6 +393,7 @@ class Run:
         self.d = deriver
         self.batch = batch
         self.rejections: list[Rejection] = []
+        self.written_keys: list[str] = []  # new or updated in the current chunk, for the hook
 
     def reject(self, line: int | None, record_key: str, reason: str, excerpt: str = "") -> None:
         self.batch.rejected += 1
@@ -443,6 +445,14 @@ class Run:
         for p in changed:
             self._write_one(p)
         self.flush_rejections()
+        self.announce()
+
+    def announce(self) -> None:
+        """Tell extensions (duplicate model, warnings) which records this chunk wrote."""
+        if self.written_keys:
+            hooks.fire("records_ingested", channel=self.d.channel.key, kind=self.d.rule.kind,
+                       record_keys=self.written_keys)
+            self.written_keys = []
 
     def _write_new(self, new: list[Pending]) -> None:
         if self.d.rule.kind == "case":
@@ -487,6 +497,8 @@ class Run:
             self.reject(p.line, p.record_key, p.error, p.excerpt)
         else:
             setattr(self.batch, outcome, getattr(self.batch, outcome) + 1)
+            if outcome in ("new", "updated"):
+                self.written_keys.append(p.record_key)
 
 
 def _rule_for(channel_key: str):
@@ -673,9 +685,12 @@ def reclean(channel_key: str, user=None) -> IngestResult:
                 run.reject(None, raw.record_key, p.error, p.excerpt)
             elif created:
                 batch.new += 1
+                run.written_keys.append(raw.record_key)
             else:
                 batch.updated += 1
+                run.written_keys.append(raw.record_key)
         run.flush_rejections()
+        run.announce()
     batch.status = "done"
     batch.finished_at = timezone.now()
     batch.save()
