@@ -476,3 +476,9 @@ def test_personal_figures_count_own_cases_success_rate_and_handling_days(mediato
     assert "湖滨社区调解员" in page and "社区调解员" in page and "湖滨社区人民调解委员会" in page
     assert '<strong class="h5-success-rate">66.7%</strong>' in page
     assert '<strong class="h5-avg-days">5.0</strong>' in page
+
+
+def test_phone_selects_say_please_choose_instead_of_dashes(mediator, metadata):
+    form = html(mediator.get("/h5/cases/new/?type=labor_wage"))
+    assert "调解类型" in form and "请选择" in form
+    assert "---------" not in form

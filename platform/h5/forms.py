@@ -38,6 +38,7 @@ def style_form(form: forms.BaseForm) -> forms.BaseForm:
             kind = "radio"
         elif isinstance(widget, forms.Select):
             kind, widget.attrs["class"] = "select", "weui-select"
+            _blank_says_please_choose(field)
         elif isinstance(widget, forms.Textarea):
             kind, widget.attrs["class"] = "textarea", "weui-textarea"
             widget.attrs.setdefault("rows", 3)
@@ -56,6 +57,17 @@ def style_form(form: forms.BaseForm) -> forms.BaseForm:
                 widget.attrs.setdefault("inputmode", "decimal")
         field.h5_kind = kind
     return form
+
+
+def _blank_says_please_choose(field: forms.Field) -> None:
+    """Django's blank choice "---------" reads as a broken list on a phone; say 请选择."""
+    if isinstance(field, forms.ModelChoiceField):
+        if field.empty_label and field.empty_label.startswith("---"):
+            field.empty_label = "请选择"
+    elif isinstance(field, forms.ChoiceField):
+        choices = list(field.choices)
+        if choices and choices[0][0] in ("", None) and str(choices[0][1]).startswith("---"):
+            field.choices = [("", "请选择")] + choices[1:]
 
 
 class MultipleFileInput(forms.FileInput):
