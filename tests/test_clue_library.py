@@ -22,6 +22,8 @@ def ingested(world, settings, tmp_path):
     from clues.rules import load_shipped
 
     settings.INGEST_REPORT_DIR = tmp_path / "reports"
+    settings.INGEST_UPLOAD_DIR = tmp_path / "uploads"
+    settings.INGEST_UPLOAD_SYNC = True  # the background task runs within the request
     load_shipped()
     for source in ("hotline12345", "minhu", "police110", "jczz"):
         result = ingest(source, SAMPLES / f"{source}.jsonl", origin="command")
@@ -231,11 +233,12 @@ def test_upload_through_admin(ingested, client_for, tmp_path):
     client = client_for("demo_district")
     assert client.get(UPLOAD).status_code == 200
     response = client.post(UPLOAD, {"channel": "hotline12345",
-                                    "file": SimpleUploadedFile("h.jsonl", body.encode("utf-8"))})
+                                    "file": SimpleUploadedFile("h.jsonl", body.encode("utf-8"))}, follow=True)
     assert response.status_code == 200
     text = response.content.decode()
-    assert "导入结果" in text and "下载拒绝记录报告" in text
+    assert "导入结果" in text and "下载拒绝记录报告" in text and "导入完成" in text
     batch = IngestBatch.objects.get(origin="upload")
+    assert response.redirect_chain[-1][0] == reverse("admin:clues_ingestbatch_result", args=[batch.pk])
     assert batch.user.username == "demo_district" and batch.rejected == 2 and batch.unchanged == 3
     report = client.get(reverse("admin:clues_ingestbatch_report", args=[batch.pk]))
     assert report.status_code == 200
@@ -254,7 +257,8 @@ def test_upload_through_admin(ingested, client_for, tmp_path):
 ])
 def test_upload_bad_file_gives_chinese_message(ingested, client_for, name, content, message):
     client = client_for("demo_district")
-    response = client.post(UPLOAD, {"channel": "hotline12345", "file": SimpleUploadedFile(name, content)})
+    response = client.post(UPLOAD, {"channel": "hotline12345", "file": SimpleUploadedFile(name, content)},
+                           follow=True)
     assert response.status_code == 200
     text = response.content.decode()
     if message:
@@ -266,8 +270,10 @@ def test_upload_bad_file_gives_chinese_message(ingested, client_for, name, conte
 def test_upload_wrong_channel_and_size_limit(ingested, client_for, settings):
     client = client_for("demo_district")
     body = (SAMPLES / "province.jsonl").read_bytes()
-    response = client.post(UPLOAD, {"channel": "hotline12345", "file": SimpleUploadedFile("p.jsonl", body)})
+    response = client.post(UPLOAD, {"channel": "hotline12345", "file": SimpleUploadedFile("p.jsonl", body)},
+                           follow=True)
     assert response.status_code == 200 and 'class="alert alert-danger"' in response.content.decode()
+    assert "不是「" in response.content.decode()  # names the channel the file belongs to
     settings.INGEST_MAX_BYTES = 10
     response = client.post(UPLOAD, {"channel": "hotline12345", "file": SimpleUploadedFile("p.jsonl", body)})
     assert response.status_code == 200 and "上限" in response.content.decode()
@@ -301,3 +307,15 @@ def test_quality_page_shows_rejection_reasons(ingested, client_for, tmp_path):
     month = page.context["form"].fields["month"].choices[1][0]
     assert client.get("/admin/clues/rawrecord/quality/", {"month": month}).status_code == 200
     assert client_for("demo_mediator").get("/admin/clues/rawrecord/quality/").status_code == 403
+
+
+def test_clue_detail_shows_standard_address_and_match_quality(hubin_clue, client_for):
+    from addresses.models import StandardAddress
+    from clues.models import Clue
+
+    standard = StandardAddress.objects.create(text="示范区东湖街道湖滨社区文化路313号", region=region("湖滨社区"))
+    Clue.objects.filter(pk=hubin_clue.pk).update(address_standard=standard, address_quality="building")
+    page = client_for("demo_district").get(f"{CHANGELIST}{hubin_clue.pk}/change/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "示范区东湖街道湖滨社区文化路313号" in text and "匹配到楼栋" in text

@@ -478,12 +478,15 @@ def test_address_match_gives_region_and_quality(run, monkeypatch):
     from clues.models import Clue, RawRecord
     from orgs.models import Region
 
+    from addresses.models import StandardAddress
+
     community = Region.objects.get(name="湖滨社区")
+    library_address = StandardAddress.objects.create(text="示范区东湖街道湖滨社区文化路313号", region=community)
     calls = []
 
     @dataclass
     class FakeMatch:
-        standard: object = "示范区东湖街道湖滨社区文化路313号"
+        standard: object = library_address
         quality: str = "building"
         region: object = None
         components: dict = field(default_factory=lambda: {"road": "文化路", "number": "313"})
@@ -498,7 +501,8 @@ def test_address_match_gives_region_and_quality(run, monkeypatch):
     run("xltj", SAMPLES / "xltj.jsonl")
     clue = Clue.objects.get(record_key="hotline12345:HOT2026060900013")
     assert (clue.address_quality, clue.region, clue.region_path) == ("building", community, community.path)
-    assert clue.address_standard == "示范区东湖街道湖滨社区文化路313号"
+    assert clue.address_standard == library_address  # a link to the library, not a copy of its text
+    assert RawRecord.objects.get(record_key="xltj:XLT2026042300068").address_standard == library_address
     assert clue.extra["address_components"]["road"] == "文化路"
     assert ("XX区青山镇文化路313号锦绣家园23-2-203", "青山镇") in calls  # 所属街道 passed as hint
     case = Case.objects.get(exchange_id="XLT2026042300068")

@@ -161,7 +161,7 @@ def convert_clue(clue, user, *, region=None, case_type: str = ""):
     parties = list(clue.parties.all())
     title = (clue.title or clue.type_label or clue.text[:40] or clue.record_key)[:200]
     case = Case(title=title, description=clue.text, case_type=case_type, source=clue.channel_id,
-                address=(clue.address_standard or clue.address or clue.address_raw)[:255],
+                address=(getattr(clue.address_standard, "text", "") or clue.address or clue.address_raw)[:255],
                 occurred_at=clue.occurred_at, region=region, registrant=user,
                 organization=getattr(user, "organization", None), party_count=max(1, len(parties)),
                 extra={"from_clue": {"record_key": clue.record_key, "clue_id": clue.pk,

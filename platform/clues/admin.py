@@ -12,8 +12,6 @@ model permission the user must be a superuser or sit at district level (region l
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from django import forms
@@ -22,7 +20,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -203,8 +201,15 @@ def close_selected(model_admin, request, queryset):
 
 
 # --- 线索库 ---------------------------------------------------------------------------------------
+#: Extension panels on the clue detail page: callables ``(request, clue) -> [block, …]`` (blocks
+#: as cases.admin_blocks: title, headers, rows) that extensions append in AppConfig.ready; each
+#: provider applies the row scope of ``request.user`` itself.
+DETAIL_PANELS: list = []
+
+
 @admin.register(Clue)
 class ClueAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
+    change_form_template = "clues/clue_change_form.html"
     list_display = ["record_key", "channel_label", "occurred_at", "type_display", "title", "phones",
                     "region", "status", "assignee", "case_link"]
     list_display_links = ["record_key", "title"]
@@ -249,6 +254,10 @@ class ClueAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         set_current_request(request)
+        obj = self.get_object(request, object_id) if object_id and DETAIL_PANELS else None
+        if obj is not None:
+            extra_context = {**(extra_context or {}),
+                             "extra_blocks": [b for provider in DETAIL_PANELS for b in provider(request, obj)]}
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def _sensitive(self) -> bool:
@@ -349,7 +358,10 @@ class IngestUploadForm(forms.Form):
 
 
 @admin.register(IngestBatch)
-class IngestBatchAdmin(DistrictOnlyMixin, admin.ModelAdmin):
+class IngestBatchAdmin(admin.ModelAdmin):
+    """Batches: district level sees all, anyone else with the model permission only their own
+    (an upload's progress and result pages, its rejected-records report)."""
+
     list_display = ["started_at", "channel", "file_name", "origin", "status", "read", "new", "updated",
                     "unchanged", "rejected_link", "user", "message"]
     list_filter = ["channel", "origin", "status"]
@@ -360,13 +372,33 @@ class IngestBatchAdmin(DistrictOnlyMixin, admin.ModelAdmin):
     show_full_result_count = False
     change_list_template = "clues/ingestbatch_change_list.html"
 
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        return qs if district_level(request.user) else qs.filter(user=request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) and (
+            obj is None or district_level(request.user) or obj.user_id == request.user.pk)
+
+    def has_add_permission(self, request):
+        return False  # batches come from uploads, the command and the pulls
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
     def may_upload(self, request) -> bool:
-        return district_level(request.user) and request.user.has_perm("clues.add_ingestbatch")
+        return request.user.is_active and request.user.has_perm("clues.add_ingestbatch")
 
     @admin.display(description="拒绝")
     def rejected_link(self, obj):
         if not obj.rejected:
             return 0
+        request = current_request()
+        if request is None or not district_level(request.user):
+            return obj.rejected  # the rejections list is a district-level screen
         return format_html('<a href="{}?batch__id__exact={}">{}</a>', reverse("admin:clues_rejection_changelist"),
                            obj.pk, obj.rejected)
 
@@ -377,70 +409,79 @@ class IngestBatchAdmin(DistrictOnlyMixin, admin.ModelAdmin):
         return format_html('<a href="{}">下载（CSV）</a>', reverse("admin:clues_ingestbatch_report", args=[obj.pk]))
 
     def changelist_view(self, request, extra_context=None):
+        set_current_request(request)
         extra_context = {**(extra_context or {}), "may_upload": self.may_upload(request),
                          "upload_url": reverse("admin:clues_ingestbatch_upload"),
-                         "quality_url": reverse("admin:clues_rawrecord_quality")}
+                         "quality_url": reverse("admin:clues_rawrecord_quality")
+                         if district_level(request.user) else ""}
         return super().changelist_view(request, extra_context)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        set_current_request(request)
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
         return [
             path("upload/", wrap(self.upload_view), name="clues_ingestbatch_upload"),
+            path("<path:object_id>/result/", wrap(self.result_view), name="clues_ingestbatch_result"),
+            path("<path:object_id>/progress/", wrap(self.progress_view), name="clues_ingestbatch_progress"),
             path("<path:object_id>/report/", wrap(self.report_view), name="clues_ingestbatch_report"),
         ] + super().get_urls()
 
-    def upload_view(self, request):
-        if not self.may_upload(request):
-            raise PermissionDenied
-        result = None
-        form = IngestUploadForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
-            result = self._run_upload(request, form.cleaned_data["channel"], form.cleaned_data["file"])
-            if result is None:
-                form.add_error("file", "文件无法读取，请检查后重新上传")
-        context = {**self.admin_site.each_context(request), "opts": self.opts, "title": "上传导入",
-                   "form": form, "result": result, "max_mb": ingest_max_bytes() // (1024 * 1024),
-                   "changelist_url": reverse("admin:clues_ingestbatch_changelist")}
-        if result is not None:
-            batch = result.batch
-            context.update({
-                "batch": batch, "counts": batch.counts(),
-                "report_url": reverse("admin:clues_ingestbatch_report", args=[batch.pk]) if batch.rejected else "",
-                "rejections_url": f"{reverse('admin:clues_rejection_changelist')}?batch__id__exact={batch.pk}",
-                "top_reasons": list(batch.rejections.order_by("line", "id").values("line", "reason")[:20]),
-            })
-        return TemplateResponse(request, "clues/ingest_upload.html", context)
-
-    def _run_upload(self, request, channel, upload):
-        """Runs the ingest synchronously in the request for now (a 60 MB file takes tens of
-        seconds); moving it to a django-q2 task with a progress bar is the next step."""
-        from clues.ingest import UnknownSource, ingest
-
-        suffix = Path(upload.name).suffix.lower()
-        fd, tmp = tempfile.mkstemp(suffix=suffix, prefix="ingest-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                for chunk in upload.chunks():
-                    fh.write(chunk)
-            try:
-                return ingest(channel.key, tmp, origin="upload", user=request.user, name=Path(upload.name).name)
-            except UnknownSource as e:
-                messages.error(request, f"数据来源“{channel}”没有清洗规则：{e}")
-                return None
-        finally:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-
-    def report_view(self, request, object_id):
-        from clues.ingest import write_report
-
+    def _batch(self, request, object_id) -> IngestBatch:
+        """The user's batch (or any, at district level) — else 404, never someone else's."""
         if not self.has_view_permission(request):
             raise PermissionDenied
         batch = self.get_queryset(request).filter(pk=object_id).first() if str(object_id).isdigit() else None
         if batch is None:
             raise Http404("批次不存在或无权访问")
+        return batch
+
+    def upload_view(self, request):
+        """Stores the file and queues its ingest (clues.uploads), then shows the result page,
+        which follows the progress until the batch is done."""
+        from clues import uploads
+
+        if not self.may_upload(request):
+            raise PermissionDenied
+        form = IngestUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            batch = uploads.accept(form.cleaned_data["file"], form.cleaned_data["channel"], request.user)
+            return HttpResponseRedirect(reverse("admin:clues_ingestbatch_result", args=[batch.pk]))
+        context = {**self.admin_site.each_context(request), "opts": self.opts, "title": "上传导入",
+                   "form": form, "max_mb": ingest_max_bytes() // (1024 * 1024),
+                   "changelist_url": reverse("admin:clues_ingestbatch_changelist")}
+        return TemplateResponse(request, "clues/ingest_upload.html", context)
+
+    def result_view(self, request, object_id):
+        from clues import uploads
+
+        batch = self._batch(request, object_id)
+        context = {**self.admin_site.each_context(request), "opts": self.opts,
+                   "title": f"导入结果：{batch.channel} {batch.file_name}".strip(),
+                   "batch": batch, "progress": uploads.progress(batch), "counts": batch.counts(),
+                   "progress_url": reverse("admin:clues_ingestbatch_progress", args=[batch.pk]),
+                   "upload_url": reverse("admin:clues_ingestbatch_upload") if self.may_upload(request) else "",
+                   "changelist_url": reverse("admin:clues_ingestbatch_changelist")}
+        if batch.finished and batch.rejected:
+            context.update({
+                "report_url": reverse("admin:clues_ingestbatch_report", args=[batch.pk]),
+                "rejections_url": f"{reverse('admin:clues_rejection_changelist')}?batch__id__exact={batch.pk}"
+                if district_level(request.user) else "",
+                "top_reasons": list(batch.rejections.order_by("line", "id").values("line", "reason")[:20]),
+            })
+        return TemplateResponse(request, "clues/ingest_result.html", context)
+
+    def progress_view(self, request, object_id):
+        from clues import uploads
+
+        return JsonResponse(uploads.progress(self._batch(request, object_id)))
+
+    def report_view(self, request, object_id):
+        from clues.ingest import write_report
+
+        batch = self._batch(request, object_id)
         report = Path(batch.report_path) if batch.report_path else None
         if report is None or not report.exists():
             report = write_report(batch)
@@ -501,7 +542,7 @@ class RawRecordAdmin(DistrictOnlyMixin, ScopedAdminMixin, admin.ModelAdmin):
     list_select_related = ["channel"]
     readonly_fields = fields = ["record_key", "channel", "source_id", "payload", "first_seen", "last_seen",
                                 "times_seen", "last_batch", "clean_error", "warnings", "type_missed",
-                                "address_quality", "case"]
+                                "address_quality", "address_standard", "case"]
     show_full_result_count = False
 
     def get_queryset(self, request):

@@ -122,6 +122,8 @@ class CompiledRule:
         self.case_types = case_types or {}
         self.party_roles = party_roles or {}
         self.columns = {self.id_field, *self.field_map}
+        # each mapping's target parsed once, not once per record
+        self.targets = [(src, target, TARGET_RE.match(target)) for src, target in self.field_map.items()]
 
     # -- type and status ------------------------------------------------------------------
     def map_type(self, label: str) -> str:
@@ -169,11 +171,10 @@ class CompiledRule:
         times: dict[str, Any] = {}
         flat_parties: dict[str, dict] = {}
         parties: list[dict] = []
-        for src, target in self.field_map.items():
+        for src, target, m in self.targets:
             if src not in raw:
                 continue
             value = raw[src]
-            m = TARGET_RE.match(target)
             if m is None:
                 continue  # validated on save; an unknown target is ignored rather than crashing
             if isinstance(value, str) and value.startswith(FORMULA_START):

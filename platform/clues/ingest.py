@@ -32,9 +32,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history
-
-from clues import readers
+from clues import bulkcopy, readers
 from clues.addrmatch import MatchCache, Matched
 from clues.clean import CompiledRule
 from clues.models import (Channel, Clue, ClueParty, IngestBatch, RawRecord, RawRecordVersion,
@@ -46,7 +44,7 @@ from lowcode import hooks
 
 logger = logging.getLogger(__name__)
 
-CHUNK = 500
+CHUNK = 1000
 CHANGE_REASON = "数据归集"
 
 
@@ -72,6 +70,25 @@ def payload_hash(payload: dict) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def canonical(payload: dict) -> tuple[dict, str, str]:
+    """(JSON-safe payload, its canonical JSON text, its hash) with one serialisation: the text is
+    what payload_hash hashes, and COPY writes it as the stored payload (jsonb ignores key order)."""
+    odd = []
+
+    def default(value):
+        odd.append(value)
+        return str(value)
+    try:
+        text = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=default)
+    except TypeError:  # keys of mixed types cannot be sorted: the long way
+        payload = _jsonable(payload)
+        text = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    else:
+        if odd:  # dates and the like: store what the hash saw
+            payload = json.loads(text)
+    return payload, text, hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, ensure_ascii=False, default=str))
 
@@ -81,6 +98,10 @@ def derived_hash(std: dict | None, matched: Matched, error: str) -> str:
         return hashlib.sha256(("error:" + error).encode()).hexdigest()
     data = {"std": std, "addr": [matched.quality, getattr(matched.region, "pk", None), matched.standard]}
     return payload_hash(data)
+
+
+def _standard_id(m: Matched):
+    return getattr(m.standard_obj, "pk", None) if m is not None else None
 
 
 @dataclass
@@ -93,6 +114,7 @@ class Pending:
     record_key: str = ""
     source_id: str = ""
     phash: str = ""
+    payload_text: str = ""        # canonical JSON of raw (set by prepare; empty in reclean)
     std: dict | None = None
     error: str = ""
     warnings: list[str] = field(default_factory=list)
@@ -117,8 +139,7 @@ class Deriver:
     # -- cleaning (no database writes) ----------------------------------------------------
     def prepare(self, item: readers.Item) -> Pending:
         p = Pending(item.line, item.raw, item.excerpt or readers.excerpt_of(item.raw))
-        p.raw = _jsonable(item.raw)
-        p.phash = payload_hash(p.raw)
+        p.raw, p.payload_text, p.phash = canonical(item.raw)
         sid = p.raw.get(self.rule.id_field)
         if isinstance(sid, float) and sid.is_integer():
             sid = int(sid)
@@ -165,17 +186,21 @@ class Deriver:
         return self.district()
 
     # -- building rows ---------------------------------------------------------------------
-    def raw_row(self, p: Pending) -> RawRecord:
+    def raw_values(self, p: Pending) -> dict:
         now = timezone.now()
-        return RawRecord(channel_id=self.channel.key, source_id=p.source_id, record_key=p.record_key,
-                         payload=p.raw, payload_hash=p.phash, first_seen=now, last_seen=now,
-                         last_batch=self.batch, **self.quality_fields(p))
+        return {"channel_id": self.channel.key, "source_id": p.source_id, "record_key": p.record_key,
+                "payload": p.raw, "payload_hash": p.phash, "first_seen": now, "last_seen": now,
+                "last_batch_id": getattr(self.batch, "pk", None), **self.quality_fields(p)}
+
+    def raw_row(self, p: Pending) -> RawRecord:
+        return RawRecord(**self.raw_values(p))
 
     def quality_fields(self, p: Pending) -> dict:
         std = p.std or {}
         return {"clean_hash": p.chash, "clean_error": p.error[:500], "warnings": p.warnings[:20],
                 "type_missed": bool(std.get("type_missed")),
-                "address_quality": p.matched.quality if p.std else ""}
+                "address_quality": p.matched.quality if p.std else "",
+                "address_standard_id": _standard_id(p.matched) if p.std else None}
 
     def clue_values(self, p: Pending) -> dict:
         std, m = p.std, p.matched
@@ -187,8 +212,6 @@ class Deriver:
             extra["warnings"] = p.warnings[:20]
         if m.components:
             extra["address_components"] = _jsonable(m.components)
-        if getattr(m.standard_obj, "pk", None):
-            extra["address_standard_id"] = m.standard_obj.pk
         return {
             "channel_id": self.channel.key, "source_id": std["source_id"], "occurred_at": std["occurred_at"],
             "title": std["title"], "text": std["description"], "type_code": std["type_code"],
@@ -196,14 +219,18 @@ class Deriver:
             "people": [x["name"] or (x.get("surname", "") + "某某" if x.get("surname") else "不详")
                        for x in std["parties"]],
             "address_raw": std["address_raw"], "address": std["address"],
-            "address_standard": m.standard, "address_quality": m.quality,
-            "region": region, "region_path": region.path if region is not None else "", "extra": extra,
+            "address_standard_id": _standard_id(m), "address_quality": m.quality,
+            "region_id": getattr(region, "pk", None), "region_path": region.path if region is not None else "",
+            "extra": extra,
         }
 
-    def clue_parties(self, p: Pending) -> list[ClueParty]:
-        return [ClueParty(role=x["role"][:32], name=x["name"][:100], name_known=x["name_known"],
-                          phone=x["phone"], phone_masked=x["phone_masked"][:32], id_number=x["id_number"])
+    def clue_party_values(self, p: Pending) -> list[dict]:
+        return [{"role": x["role"][:32], "name": x["name"][:100], "name_known": x["name_known"],
+                 "phone": x["phone"], "phone_masked": x["phone_masked"][:32], "id_number": x["id_number"]}
                 for x in p.std["parties"]]
+
+    def clue_parties(self, p: Pending) -> list[ClueParty]:
+        return [ClueParty(**values) for values in self.clue_party_values(p)]
 
     def case_values(self, p: Pending) -> dict:
         from cases.timelimits import deadline_for
@@ -215,7 +242,7 @@ class Deriver:
         aggregation = {"record_key": std["record_key"], "type_label": std["type_label"],
                        "type_missed": std["type_missed"], "channel_status": std["status_label"],
                        "address_quality": m.quality, "address_standard": m.standard,
-                       "address_standard_id": getattr(m.standard_obj, "pk", None)}
+                       "address_standard_id": _standard_id(m)}
         if std["prefixes"]:
             aggregation["prefixes"] = std["prefixes"]
         if p.warnings:
@@ -237,7 +264,7 @@ class Deriver:
             "description": std["description"], "case_type": std["type_code"], "source": self.channel.key,
             "status": std["status"] or "registered", "party_count": max(1, len(std["parties"])),
             "address": std["address"], "occurred_at": std["occurred_at"], "registered_at": registered,
-            "deadline": deadline_for(std["type_code"], registered), "region": region,
+            "deadline": deadline_for(std["type_code"], registered), "region_id": region.pk,
             "region_path": region.path, "mediation_type": mediation_type,
             "tags": tags if isinstance(tags, list) else [],
             "extra": {"aggregation": _jsonable(aggregation)},
@@ -246,6 +273,9 @@ class Deriver:
     def case_parties(self, p: Pending, case) -> list:
         from cases.models import Party
 
+        return [Party(case=case, **values) for values in self.case_party_values(p)]
+
+    def case_party_values(self, p: Pending) -> list[dict]:
         out = []
         roles = self.rule.party_roles
         for i, x in enumerate(p.std["parties"]):
@@ -257,45 +287,42 @@ class Deriver:
                 extra.update({"name_known": False, "surname": x.get("surname", ""), "name_raw": x.get("name_raw", "")})
             if x["phone_masked"]:
                 extra["phone_masked"] = x["phone_masked"]
-            out.append(Party(case=case, role=role, name=(x["name"] or "不详")[:100], id_number=x["id_number"],
-                             phone=x["phone"], extra=extra))
+            out.append({"role": role, "name": (x["name"] or "不详")[:100], "id_number": x["id_number"],
+                        "phone": x["phone"], "extra": extra})
         return out
 
     # -- writing, bulk (new records only) ---------------------------------------------------
     def bulk_new(self, new: list[Pending]) -> None:
+        """Insert a chunk of new records (COPY on PostgreSQL, see clues.bulkcopy)."""
         from cases.models import Case, Party
 
         if not new:
             return
         good = [p for p in new if p.std is not None]
-        cases_by_key = {}
+        case_ids = {}
         if self.rule.kind == "case" and good:
-            cases = [Case(exchange_id=p.std["source_id"], registrant=None, **self.case_values(p)) for p in good]
-            cases = bulk_create_with_history(cases, Case, default_user=self.user,
-                                             default_change_reason=CHANGE_REASON)
-            cases_by_key = {p.record_key: c for p, c in zip(good, cases)}
-            parties = [party for p in good for party in self.case_parties(p, cases_by_key[p.record_key])]
-            if parties:
-                bulk_create_with_history(parties, Party, default_user=self.user,
-                                         default_change_reason=CHANGE_REASON)
+            rows = [{"exchange_id": p.std["source_id"], "registrant_id": None, **self.case_values(p)} for p in good]
+            ids = bulkcopy.insert_rows(Case, rows, history=True, user=self.user, reason=CHANGE_REASON)
+            case_ids = {p.record_key: pk for p, pk in zip(good, ids)}
+            parties = [{"case_id": case_ids[p.record_key], **values}
+                       for p in good for values in self.case_party_values(p)]
+            bulkcopy.insert_rows(Party, parties, history=True, user=self.user, reason=CHANGE_REASON)
         raws = []
         for p in new:
-            r = self.raw_row(p)
-            if p.record_key in cases_by_key:
-                r.case = cases_by_key[p.record_key]
-            raws.append(r)
-        raws = RawRecord.objects.bulk_create(raws)
+            row = self.raw_values(p)
+            row["case_id"] = case_ids.get(p.record_key)
+            if p.payload_text:
+                row[bulkcopy.PREPARED_JSON] = {"payload": p.payload_text}
+            raws.append(row)
+        raw_ids = bulkcopy.insert_rows(RawRecord, raws)
         if self.rule.kind == "event" and good:
-            raw_by_key = {r.record_key: r for r in raws}
-            clues = [Clue(record_key=p.record_key, raw=raw_by_key[p.record_key], **self.clue_values(p)) for p in good]
-            clues = bulk_create_with_history(clues, Clue, default_user=self.user,
-                                             default_change_reason=CHANGE_REASON)
-            parties = []
-            for p, clue in zip(good, clues):
-                for party in self.clue_parties(p):
-                    party.clue = clue
-                    parties.append(party)
-            ClueParty.objects.bulk_create(parties)
+            raw_by_key = {p.record_key: pk for p, pk in zip(new, raw_ids)}
+            rows = [{"record_key": p.record_key, "raw_id": raw_by_key[p.record_key], **self.clue_values(p)}
+                    for p in good]
+            clue_ids = bulkcopy.insert_rows(Clue, rows, history=True, user=self.user, reason=CHANGE_REASON)
+            parties = [{"clue_id": clue_id, **values}
+                       for p, clue_id in zip(good, clue_ids) for values in self.clue_party_values(p)]
+            bulkcopy.insert_rows(ClueParty, parties)
 
     # -- writing, one record ---------------------------------------------------------------
     def write_one(self, p: Pending) -> str:
@@ -324,7 +351,7 @@ class Deriver:
     def rederive(self, raw: RawRecord, p: Pending) -> bool:
         """Bring raw's clean record in line with ``p`` (already cleaned). Returns True if a clean
         record was created (rather than updated). Saves ``raw``."""
-        from cases.models import Case, Party
+        from cases.models import Case
 
         created = False
         for k, v in self.quality_fields(p).items():
@@ -554,17 +581,32 @@ def _pinned_metadata(func):
     return wrapper
 
 
+def _report_progress(batch: IngestBatch, source) -> None:
+    """Counts and percent so far, visible at once to the progress page (outside any transaction)."""
+    fraction = source.fraction() if source is not None else None
+    if fraction is not None:
+        batch.percent = min(99, int(fraction * 100))
+    IngestBatch.objects.filter(pk=batch.pk).update(percent=batch.percent, **batch.counts())
+
+
 @_pinned_metadata
-def ingest(channel_key: str, path_or_stream, origin: str = "command", user=None, name: str = "") -> IngestResult:
+def ingest(channel_key: str, path_or_stream, origin: str = "command", user=None, name: str = "",
+           batch: IngestBatch | None = None) -> IngestResult:
     """Ingest one file (path or binary stream) of a channel. Never raises for bad data: problems
     end up as rejections (per record) or ``file_error`` (whole file). Raises UnknownSource for a
-    source key without channel and rule."""
+    source key without channel and rule. ``batch``: an existing (queued) batch to run under — the
+    background upload creates it when the file arrives; its counts and percent are updated
+    after every chunk."""
     rule, channel = _rule_for(channel_key)
     compiled = compile_rule(rule)
     display = name or (Path(path_or_stream).name if isinstance(path_or_stream, (str, Path))
                        else Path(getattr(path_or_stream, "name", "") or "").name)
-    batch = IngestBatch.objects.create(channel=channel, file_name=display[:255], origin=origin,
-                                       user=user if getattr(user, "pk", None) else None)
+    if batch is None:
+        batch = IngestBatch.objects.create(channel=channel, file_name=display[:255], origin=origin,
+                                           user=user if getattr(user, "pk", None) else None)
+    else:
+        batch.status, batch.started_at = "running", timezone.now()
+        IngestBatch.objects.filter(pk=batch.pk).update(status="running", started_at=batch.started_at)
     run = Run(Deriver(channel, compiled, adapter_for(channel_key), batch, user=batch.user), batch)
     result = IngestResult(batch)
     source = None
@@ -591,6 +633,7 @@ def ingest(channel_key: str, path_or_stream, origin: str = "command", user=None,
             if len(chunk) >= CHUNK or (key and key in keys_in_chunk):
                 run.process(chunk)
                 chunk, keys_in_chunk = [], set()
+                _report_progress(batch, source)
             chunk.append(item)
             if key:
                 keys_in_chunk.add(key)
@@ -619,6 +662,7 @@ def ingest(channel_key: str, path_or_stream, origin: str = "command", user=None,
     batch.status = "failed" if result.file_error and not (batch.new or batch.updated or batch.unchanged) else "done"
     batch.message = result.file_error[:500]
     batch.finished_at = timezone.now()
+    batch.percent = 100
     batch.save()
     return result
 

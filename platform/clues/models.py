@@ -99,7 +99,7 @@ class CleaningRule(MetaRecord):
 
 class IngestBatch(models.Model):
     ORIGINS = [("upload", "页面上传"), ("command", "命令行"), ("pull", "定时拉取"), ("reclean", "重新清洗")]
-    STATUSES = [("running", "进行中"), ("done", "已完成"), ("failed", "文件被拒绝")]
+    STATUSES = [("queued", "排队中"), ("running", "进行中"), ("done", "已完成"), ("failed", "文件被拒绝")]
 
     channel = models.ForeignKey(Channel, verbose_name="来源", to_field="key", db_column="source",
                                 on_delete=models.PROTECT, related_name="batches")
@@ -117,6 +117,11 @@ class IngestBatch(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="操作人", null=True, blank=True,
                              on_delete=models.SET_NULL, related_name="+")
     report_path = models.CharField("拒绝记录报告", max_length=500, blank=True)
+    # progress of a long run (background upload): updated after every chunk
+    size = models.PositiveBigIntegerField("文件大小（字节）", default=0)
+    percent = models.PositiveSmallIntegerField("进度（%）", default=0)
+    upload_path = models.CharField("待导入文件", max_length=500, blank=True,
+                                   help_text="上传后保存的文件，后台导入结束后删除")
 
     class Meta:
         verbose_name = verbose_name_plural = "归集批次"
@@ -128,6 +133,10 @@ class IngestBatch(models.Model):
     def counts(self) -> dict:
         return {"read": self.read, "new": self.new, "updated": self.updated,
                 "unchanged": self.unchanged, "rejected": self.rejected}
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("done", "failed")
 
 
 class Rejection(models.Model):
@@ -150,10 +159,12 @@ class Rejection(models.Model):
 class RawRecord(models.Model):
     """The record exactly as the channel delivered it."""
 
+    # Indexes are few on purpose (every one costs on each ingested row): the (source, first_seen)
+    # index serves lookups by channel, the unique constraint (no LIKE index) serves record keys.
     channel = models.ForeignKey(Channel, verbose_name="来源", to_field="key", db_column="source",
-                                on_delete=models.PROTECT, related_name="raw_records")
+                                on_delete=models.PROTECT, related_name="raw_records", db_index=False)
     source_id = models.CharField("来源编号", max_length=64)
-    record_key = models.CharField("记录标识", max_length=100, unique=True)
+    record_key = models.CharField("记录标识", max_length=100)
     payload = models.JSONField("原始数据")
     payload_hash = models.CharField("内容摘要", max_length=64)
     first_seen = models.DateTimeField("首次接收", default=timezone.now)
@@ -165,8 +176,11 @@ class RawRecord(models.Model):
     clean_hash = models.CharField("清洗结果摘要", max_length=64, blank=True)
     clean_error = models.CharField("清洗失败原因", max_length=500, blank=True)
     warnings = models.JSONField("清洗提示", default=list, blank=True)
-    type_missed = models.BooleanField("类型未映射", default=False, db_index=True)
+    type_missed = models.BooleanField("类型未映射", default=False)
     address_quality = models.CharField("地址匹配", max_length=16, blank=True)
+    # no index: standard addresses are deactivated, hardly ever deleted; clues carry the indexed link
+    address_standard = models.ForeignKey("addresses.StandardAddress", verbose_name="标准地址", null=True,
+                                         blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
     case = models.ForeignKey("cases.Case", verbose_name="归集案件", null=True, blank=True,
                              on_delete=models.SET_NULL, related_name="raw_records")
 
@@ -174,6 +188,7 @@ class RawRecord(models.Model):
         verbose_name = verbose_name_plural = "原始记录"
         ordering = ["-last_seen", "-id"]
         indexes = [models.Index(fields=["channel", "first_seen"], name="raw_channel_time")]
+        constraints = [models.UniqueConstraint(fields=["record_key"], name="raw_record_key_uniq")]
 
     def __str__(self) -> str:
         return self.record_key
@@ -203,26 +218,26 @@ class Clue(models.Model):
     ADDRESS_QUALITY = [("exact", "精确匹配"), ("building", "匹配到楼栋"), ("road", "匹配到道路"),
                        ("region", "仅匹配到区域"), ("none", "未匹配")]
 
-    record_key = models.CharField("记录标识", max_length=100, unique=True)
+    record_key = models.CharField("记录标识", max_length=100)
     raw = models.OneToOneField(RawRecord, verbose_name="原始记录", on_delete=models.PROTECT, related_name="clue")
     channel = models.ForeignKey(Channel, verbose_name="来源", to_field="key", db_column="source",
-                                on_delete=models.PROTECT, related_name="clues")
+                                on_delete=models.PROTECT, related_name="clues", db_index=False)
     source_id = models.CharField("来源编号", max_length=64)
     occurred_at = models.DateTimeField("发生/上报时间", null=True, blank=True, db_index=True)
     title = models.CharField("标题", max_length=200, blank=True)
     text = models.TextField("内容", blank=True)
-    type_code = models.CharField("案件类型", max_length=64, blank=True, db_index=True)
+    type_code = models.CharField("案件类型", max_length=64, blank=True)
     type_label = models.CharField("来源类型", max_length=100, blank=True)
     people = models.JSONField("涉及人员", default=list, blank=True)
     address_raw = models.CharField("原始地址", max_length=255, blank=True)
     address = models.CharField("规整地址", max_length=255, blank=True)
-    # TODO(lead): becomes a FK to addresses.StandardAddress once that model exists
-    address_standard = models.CharField("标准地址", max_length=255, blank=True)
+    address_standard = models.ForeignKey("addresses.StandardAddress", verbose_name="标准地址", null=True,
+                                         blank=True, on_delete=models.SET_NULL, related_name="clues")
     address_quality = models.CharField("地址匹配", max_length=16, choices=ADDRESS_QUALITY, default="none")
     region = models.ForeignKey("orgs.Region", verbose_name="所属区域", null=True, blank=True,
                                on_delete=models.PROTECT, related_name="clues")
-    region_path = models.CharField("区域路径", max_length=255, db_index=True, default="", blank=True)
-    status = models.CharField("状态", max_length=16, choices=STATUSES, default="new", db_index=True)
+    region_path = models.CharField("区域路径", max_length=255, default="", blank=True)  # see clue_scope_time
+    status = models.CharField("状态", max_length=16, choices=STATUSES, default="new")
     assignee = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="处理人", null=True, blank=True,
                                  on_delete=models.SET_NULL, related_name="assigned_clues")
     converted_case = models.ForeignKey("cases.Case", verbose_name="转成案件", null=True, blank=True,
@@ -230,16 +245,23 @@ class Clue(models.Model):
     extra = models.JSONField("扩展字段", default=dict, blank=True)
     created_at = models.DateTimeField("入库时间", default=timezone.now)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    # History is read per clue (its id) and by date; its other columns need no index.
+    history = HistoricalRecords(excluded_fields=["updated_at"], no_db_index=[
+        "record_key", "raw", "channel", "occurred_at", "type_code", "region", "region_path", "status",
+        "assignee", "converted_case", "address_standard"])
 
     class Meta:
         verbose_name = verbose_name_plural = "线索"
         ordering = ["-occurred_at", "-id"]
+        # Plain btrees only (no LIKE twins): ingest writes every index of every row.
         indexes = [
             models.Index(fields=["region_path", "occurred_at"], name="clue_scope_time",
                          opclasses=["varchar_pattern_ops", "timestamptz_ops"]),
             models.Index(fields=["channel", "occurred_at"], name="clue_channel_time"),
+            models.Index(fields=["type_code"], name="clue_type"),
+            models.Index(fields=["status"], name="clue_status"),
         ]
+        constraints = [models.UniqueConstraint(fields=["record_key"], name="clue_record_key_uniq")]
 
     def __str__(self) -> str:
         return f"{self.record_key} {self.title}"
@@ -248,6 +270,12 @@ class Clue(models.Model):
 class CachedBlindIndexField(BlindIndexField):
     """BlindIndexField that computes each distinct value's index once per process (ingest writes
     the same phones over and over)."""
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        if not self.db_index:  # BlindIndexField defaults to an index: say so when there is none
+            kwargs["db_index"] = False
+        return name, path, args, kwargs
 
     def pre_save(self, model_instance, add):
         from clues.normalise import cached_blind_index
@@ -261,17 +289,21 @@ class CachedBlindIndexField(BlindIndexField):
 class ClueParty(models.Model):
     clue = models.ForeignKey(Clue, verbose_name="线索", on_delete=models.CASCADE, related_name="parties")
     role = models.CharField("身份", max_length=32, blank=True)
-    name = models.CharField("姓名", max_length=100, blank=True, db_index=True)
+    name = models.CharField("姓名", max_length=100, blank=True)
     name_known = models.BooleanField("姓名完整", default=True)
     phone = EncryptedField("联系电话", kind="phone", blank=True, default="")
-    phone_bidx = CachedBlindIndexField(source="phone")
+    phone_bidx = CachedBlindIndexField(source="phone", db_index=False)
     phone_masked = models.CharField("脱敏电话（来源已脱敏）", max_length=32, blank=True)
     id_number = EncryptedField("证件号码", kind="id_number", blank=True, default="")
-    id_number_bidx = CachedBlindIndexField(source="id_number")
+    id_number_bidx = CachedBlindIndexField(source="id_number", db_index=False)
 
     class Meta:
         verbose_name = verbose_name_plural = "线索涉及人员"
         ordering = ["clue", "id"]
+        # exact lookups only: plain btrees, no LIKE twins
+        indexes = [models.Index(fields=["name"], name="clueparty_name"),
+                   models.Index(fields=["phone_bidx"], name="clueparty_phone_bidx"),
+                   models.Index(fields=["id_number_bidx"], name="clueparty_id_bidx")]
 
     def __str__(self) -> str:
         return self.name
@@ -294,6 +326,8 @@ class PullState(models.Model):
     last_error = models.CharField("最近问题", max_length=500, blank=True)
     last_batch = models.ForeignKey(IngestBatch, verbose_name="最近批次", null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
+    # claimed by the pull in progress (clues.pull): a second pull of the channel skips
+    running_since = models.DateTimeField("拉取进行中（开始时间）", null=True, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "拉取状态"

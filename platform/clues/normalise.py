@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import re
-import unicodedata
 from zoneinfo import ZoneInfo
 
 from django.conf import settings

@@ -31,6 +31,7 @@ PULL_MAX_PAGE_BYTES (64 MB; a page is held in memory while it is read).
 """
 from __future__ import annotations
 
+import datetime
 import http.client
 import io
 import logging
@@ -214,13 +215,46 @@ class _PagesStream(io.RawIOBase):
 
 def pull_channel(channel: Channel | str, *, timeout: float | None = None, retries: int | None = None,
                  backoff: float | None = None) -> PullResult:
-    """Pull one channel (see the module doc). Never raises for network or data problems."""
-    from clues.ingest import UnknownSource, ingest
+    """Pull one channel (see the module doc). Never raises for network or data problems. A pull
+    of a channel whose previous pull still runs is skipped (status "skipped")."""
 
     if isinstance(channel, str):
         channel = Channel.objects.get(key=channel)
     state, _ = PullState.objects.get_or_create(channel=channel)
     started = timezone.now()
+    if not _claim(state, started):
+        logger.info("pull %s skipped: another pull of the channel is running", channel.key)
+        return PullResult(channel.key, status="skipped", error=ALREADY_RUNNING)
+    try:
+        return _pull(channel, state, started, timeout, retries, backoff)
+    finally:
+        PullState.objects.filter(pk=state.pk, running_since=started).update(running_since=None)
+
+
+ALREADY_RUNNING = "该来源的上一次拉取仍在进行，本次跳过"
+
+
+def _claim(state: PullState, started) -> bool:
+    """Mark the channel's pull as running, unless another one is (one conditional UPDATE: on
+    PostgreSQL the second of two concurrent claims waits for the first to commit, then finds the
+    mark and claims nothing). A mark older than PULL_LOCK_STALE_SECONDS (a worker killed
+    mid-pull) no longer counts."""
+    from django.db.models import Q
+
+    stale = started - datetime.timedelta(seconds=_stale_seconds())
+    return bool(PullState.objects.filter(Q(running_since__isnull=True) | Q(running_since__lt=stale), pk=state.pk)
+                .update(running_since=started))
+
+
+def _stale_seconds() -> int:
+    # a task outliving django-q's timeout is killed; its mark is stale a minute after that
+    default = int(getattr(settings, "Q_CLUSTER", {}).get("timeout", 600) or 600) + 60
+    return int(_setting("PULL_LOCK_STALE_SECONDS", default))
+
+
+def _pull(channel: Channel, state: PullState, started, timeout, retries, backoff) -> PullResult:
+    from clues.ingest import UnknownSource, ingest
+
     result = PullResult(channel.key)
     state.last_run_at = started
     try:
@@ -296,7 +330,7 @@ def _finish(state: PullState, result: PullResult, batch: IngestBatch, status: st
     state.last_status, state.last_error, state.last_batch = status, error[:500], batch
     if status == "ok":
         state.last_ok_at = timezone.now()
-    state.save()
+    state.save(update_fields=["since", "last_run_at", "last_ok_at", "last_status", "last_error", "last_batch"])
     log = logger.info if status == "ok" else logger.warning
     log("pull %s: %s %s %s", result.channel, status, result.counts, error)
     return result

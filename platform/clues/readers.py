@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import os
 import shutil
 import tempfile
 import zipfile
@@ -65,6 +66,18 @@ class Source:
             self.stream = stream
             self.name = name or Path(getattr(stream, "name", "") or "").name
         self.format = self._detect()
+        self.rows_total: int | None = None  # .xlsx: the sheet's row count, once opened
+        self.last_line = 0
+
+    def fraction(self) -> float | None:
+        """How much of the file has been read (0..1), or None when it cannot be told."""
+        if self.format == "xlsx":
+            return min(1.0, self.last_line / self.rows_total) if self.rows_total else None
+        try:
+            size = os.fstat(self.stream.fileno()).st_size
+            return min(1.0, self.stream.tell() / size) if size else None
+        except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+            return None
 
     def _detect(self) -> str:
         suffix = Path(self.name).suffix.lower()
@@ -93,7 +106,13 @@ class Source:
             self._own.close()
 
     def items(self) -> Iterator[Item]:
-        return read_jsonl(self.stream) if self.format == "jsonl" else read_xlsx(self.stream)
+        items = read_jsonl(self.stream) if self.format == "jsonl" else read_xlsx(self.stream, self._opened)
+        for item in items:
+            self.last_line = item.line
+            yield item
+
+    def _opened(self, rows_total: int | None) -> None:
+        self.rows_total = rows_total
 
     def columns(self) -> list[str] | None:
         """Header of an .xlsx file (None for JSON Lines: each line carries its own keys)."""
@@ -162,7 +181,7 @@ def _cell(value):
     return value
 
 
-def read_xlsx(stream: IO[bytes]) -> Iterator[Item]:
+def read_xlsx(stream: IO[bytes], on_open=None) -> Iterator[Item]:
     from openpyxl import load_workbook
 
     spooled = None
@@ -184,6 +203,11 @@ def read_xlsx(stream: IO[bytes]) -> Iterator[Item]:
             ws = wb.worksheets[0] if wb.worksheets else None
             if ws is None:
                 raise FileRejected("Excel 文件中没有工作表")
+            if on_open is not None:
+                try:
+                    on_open(ws.max_row)  # from the sheet's dimension tag; None when missing
+                except Exception:  # noqa: BLE001 — progress is a nicety, never a reason to fail
+                    on_open(None)
             rows = ws.iter_rows(values_only=True)
             number = 0
             headers: list[str] | None = None

@@ -1,4 +1,5 @@
-"""django-q2 task entry points for aggregation (the worker: ``python manage.py qcluster``).
+"""django-q2 task entry points for aggregation (the worker: ``python manage.py qcluster``):
+the scheduled pulls and the background ingest of admin uploads.
 
 The schedule "拉取外部渠道数据" → ``clues.tasks.pull_all`` every 15 minutes is created by the
 migration ``clues.0002_pullstate_pull_schedule`` (or ``ensure_schedule()`` where migrations were
@@ -33,3 +34,10 @@ def ensure_schedule() -> bool:
         "func": SCHEDULE_FUNC, "schedule_type": Schedule.MINUTES, "minutes": SCHEDULE_MINUTES,
         "repeats": -1, "next_run": timezone.now()})
     return created
+
+
+def ingest_upload(batch_id: int) -> dict:
+    """An admin upload, in the background (clues.uploads)."""
+    from clues import uploads
+
+    return uploads.run(batch_id)

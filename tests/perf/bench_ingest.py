@@ -18,6 +18,11 @@ Database: BENCH_INGEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/mdt
 address library loaded). The previous run's ingested data is truncated first (throw-away database
 only!), so every run measures inserts of new records. Exit status 0 only when every target passes.
 --profile runs cProfile over the whole ingest and prints the top 15 functions by cumulative time.
+
+Extension subscribers of the ``records_ingested`` hook (e.g. the duplicate model) are detached
+during the measurement by default: they measure their own work in their own benchmarks, and this
+one measures the ingest pipeline the target is about. The run prints which were detached;
+--with-hooks keeps them (end to end including the extensions).
 """
 from __future__ import annotations
 
@@ -202,6 +207,20 @@ def generate(directory: Path, total: int, files_per_channel: int, tag: str, seed
 
 
 # --- run -------------------------------------------------------------------------------
+def backend_cpu_seconds(pid: int | None) -> float:
+    """CPU time of the PostgreSQL backend serving this run (same host only; 0 when unreadable)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, TypeError):
+        return 0.0
+
+
+def own_cpu_seconds() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def run_ingest(files: dict[str, list[Path]], total: int) -> dict:
     from django.db import connection
 
@@ -209,6 +228,9 @@ def run_ingest(files: dict[str, list[Path]], total: int) -> dict:
 
     with connection.cursor() as cur:
         cur.execute("SET synchronous_commit TO off")  # as a bulk load would; the same for every run
+        cur.execute("SELECT pg_backend_pid()")
+        backend = cur.fetchone()[0]
+    cpu0, pg0 = own_cpu_seconds(), backend_cpu_seconds(backend)
     per = {c: {"records": 0, "seconds": 0.0, "new": 0, "rejected": 0, "other": 0} for c in files}
     rounds = len(next(iter(files.values())))
     checkpoints = []
@@ -233,7 +255,8 @@ def run_ingest(files: dict[str, list[Path]], total: int) -> dict:
                             "peak_rss_mb": peak_rss_mb(), "rss_mb": current_rss_mb()})
         print(f"  round {r + 1}/{rounds}: {done:,} records, {done / (time.perf_counter() - t_all):,.0f} records/s, "
               f"RSS {current_rss_mb():.0f} MB (peak {peak_rss_mb():.0f} MB)", flush=True)
-    return {"per_channel": per, "checkpoints": checkpoints, "seconds": time.perf_counter() - t_all, "records": done}
+    return {"per_channel": per, "checkpoints": checkpoints, "seconds": time.perf_counter() - t_all, "records": done,
+            "cpu_python": own_cpu_seconds() - cpu0, "cpu_postgres": backend_cpu_seconds(backend) - pg0}
 
 
 def quality_summary() -> dict:
@@ -269,6 +292,11 @@ def print_table(res: dict, total: int, world: dict) -> bool:
     print(f"peak RSS after {first['records']:,} records: {first['peak_rss_mb']:.0f} MB (current {first['rss_mb']:.0f} MB); "
           f"after {last['records']:,}: {last['peak_rss_mb']:.0f} MB (current {last['rss_mb']:.0f} MB); "
           f"growth {growth:+.0f} MB — target ≤ +{FLAT_TOLERANCE_MB:.0f} MB (flat): {'PASS' if flat else 'FAIL'}")
+    cpu = res["cpu_python"] + res["cpu_postgres"]
+    if cpu:  # the machine may be shared: CPU time tells what the run itself cost
+        print(f"CPU time: python {res['cpu_python']:.1f} s + PostgreSQL backend {res['cpu_postgres']:.1f} s = {cpu:.1f} s "
+              f"→ {res['records'] / cpu:,.0f} records per CPU-second (wall clock {res['seconds']:.1f} s; "
+              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
     print(f"setup (migrate, metadata, rules, regions, addresses): {world['seconds']:.1f} s; addresses: {world['addresses']}")
     return ok
 
@@ -279,6 +307,8 @@ def main(argv=None) -> int:
     ap.add_argument("--files-per-channel", type=int, default=10)
     ap.add_argument("--profile", action="store_true", help="cProfile the ingest; print the top 15 (cumulative)")
     ap.add_argument("--keep-files", action="store_true", help="keep the generated JSON Lines files")
+    ap.add_argument("--with-hooks", action="store_true",
+                    help="keep the extensions' records_ingested subscribers (default: detached, see above)")
     args = ap.parse_args(argv)
 
     url = prepare_environment()
@@ -290,6 +320,15 @@ def main(argv=None) -> int:
 
     logging.getLogger("clues").setLevel(logging.ERROR)
     print(f"database {url.rsplit('@', 1)[-1]}{' (created)' if created else ''}", flush=True)
+    if not args.with_hooks:
+        from lowcode import hooks
+
+        detached = hooks.subscribers("records_ingested")
+        for fn in detached:
+            hooks.unsubscribe("records_ingested", fn)
+        if detached:
+            print("records_ingested subscribers detached for the measurement (--with-hooks keeps them): "
+                  + ", ".join(f"{fn.__module__}.{fn.__qualname__}" for fn in detached), flush=True)
     world = load_world()
     truncate_previous_run()
     tmp = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
