@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from demo import seeding
+from demo.dispatch_seed import TP_MEDIATORS, ensure_tp_accounts, seed_dispatch
 
 
 class Command(BaseCommand):
@@ -22,7 +23,10 @@ class Command(BaseCommand):
         seeding.ensure_organizations(regions)
         users = seeding.ensure_users(password)
         created = seeding.seed_cases(options["cases"])
-        self.stdout.write(f"区域 {len(regions)} 个；新建演示案件 {created} 件。")
+        ensure_tp_accounts(password)
+        orders = seed_dispatch(password)  # third-party mediators and orders in every state
+        users += [(username, "第三方调解员") for username, _, _ in TP_MEDIATORS]
+        self.stdout.write(f"区域 {len(regions)} 个；新建演示案件 {created} 件；新建演示发单 {orders} 个。")
         self.stdout.write("演示账号（密码均为 %s，仅用于本机演示）：" % password)
         for username, role in users:
             self.stdout.write(f"  {username:<18} {role}")
