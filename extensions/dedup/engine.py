@@ -1,0 +1,239 @@
+"""Writing signatures and pairs: the incremental check of a few records (hooks, one chunk of an
+ingest) and the rebuild from scratch (``dedup_rebuild``).
+
+Candidates of one record: its blocking keys looked up in ``Block`` (index key, day) within the
+similar-case window, one UNION ALL query with a per-key LIMIT — a key with more rows than the
+limit (a stock text band, a very common name at one place) says nothing and is skipped. A
+candidate must share a strong key (party, exact address, organisation) or two weak ones (door,
+estate, MinHash band); those sharing most are scored (at most ``max_candidates``). A chunk of records (an
+ingest chunk, a rebuild chunk) gets its candidates from one LATERAL query on PostgreSQL
+(``chunk_candidates``); keys found hot there are remembered in ``HotKey``.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from typing import Iterable
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from extensions.dedup import features, records, score
+from extensions.dedup.conf import Conf, get_settings
+from extensions.dedup.models import Block, Pair, Signature
+
+logger = logging.getLogger(__name__)
+
+HOT_KEY_LIMIT = 300  # rows of one blocking key within the window beyond which the key is ignored
+SIG_FIELDS = ("id", "key", "kind", "obj_id", "channel", "region_path", "case_type", "reported_at", "day",
+              "title", "parties", "address", "places", "address_id", "employers", "amounts", "shingles")
+
+
+def current_conf() -> Conf:
+    return Conf.from_record(get_settings())
+
+
+# --- signatures -------------------------------------------------------------------------------
+def _sig_row(sig: dict) -> Signature:
+    return Signature(**{k: v for k, v in sig.items() if k != "id"}, updated_at=timezone.now())
+
+
+def store_signatures(sigs: list[dict]) -> dict[str, int]:
+    """Replace the signatures (and their blocks) of these records; returns key → signature id."""
+    keys = [s["key"] for s in sigs]
+    old = list(Signature.objects.filter(key__in=keys).values_list("id", flat=True))
+    if old:
+        Block.objects.filter(sig_id__in=old).delete()
+        Signature.objects.filter(id__in=old).delete()
+    rows = Signature.objects.bulk_create([_sig_row(s) for s in sigs])
+    if connection.vendor != "postgresql" or any(r.pk is None for r in rows):
+        ids = dict(Signature.objects.filter(key__in=keys).values_list("key", "id"))
+    else:
+        ids = {r.key: r.pk for r in rows}
+    Block.objects.bulk_create([Block(key=b, day=s["day"], sig_id=ids[s["key"]])
+                               for s in sigs for b in features.blocks(s)], batch_size=5000)
+    return ids
+
+
+def candidates(sig: dict, conf: Conf, self_id: int | None = None) -> list[int]:
+    """Signature ids sharing a blocking key with ``sig`` within the window, best first."""
+    keys = features.blocks(sig)
+    if not keys:
+        return []
+    window = max(conf.similar_window_days, conf.same_window_days)
+    lo, hi = sig["day"] - window, sig["day"] + window
+    table = Block._meta.db_table
+    part = f"SELECT * FROM (SELECT key, sig_id FROM {table} WHERE key = %s AND day BETWEEN %s AND %s LIMIT {HOT_KEY_LIMIT + 1}) t"
+    sql = " UNION ALL ".join([part] * len(keys))
+    params = [p for k in keys for p in (k, lo, hi)]
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+    per_key = Counter(k for k, _ in rows)
+    hot = {k for k, n in per_key.items() if n > HOT_KEY_LIMIT}
+    strong = features.strong_blocks(sig)
+    shared = Counter()
+    for k, s in rows:
+        if k not in hot and s != self_id:
+            shared[s] += 2 if k in strong else 1
+    return [s for s, n in shared.most_common(conf.max_candidates) if n >= 2]
+
+
+def chunk_candidates(sigs_by_id: dict[int, dict], conf: Conf, newer_only: bool = False) -> dict[int, list[int]]:
+    """Candidates of many stored signatures in one query (PostgreSQL: a LATERAL index scan per
+    blocking key with the hot-key LIMIT). Keys found hot are remembered in ``HotKey`` so they
+    cost nothing next time. ``newer_only`` keeps b > a (the rebuild scores each pair once)."""
+    from extensions.dedup.models import HotKey
+
+    sig_ids = list(sigs_by_id)
+    if not sig_ids:
+        return {}
+    window = max(conf.similar_window_days, conf.same_window_days)
+    bt, ht = Block._meta.db_table, HotKey._meta.db_table
+    strong_a, strong_k = [], []
+    for a, sig in sigs_by_id.items():
+        for k in features.strong_blocks(sig):
+            strong_a.append(a)
+            strong_k.append(k)
+    # weighing and filtering happen in the database: only qualified pairs travel to Python
+    sql = (f"WITH rows AS (SELECT a.sig_id AS a, a.key AS key, c.sig_id AS b FROM {bt} a CROSS JOIN LATERAL ("
+           f"SELECT b.sig_id FROM {bt} b WHERE b.key = a.key AND b.day BETWEEN a.day - %s AND a.day + %s "
+           f"LIMIT {HOT_KEY_LIMIT + 1}) c "
+           f"WHERE a.sig_id = ANY(%s) AND NOT EXISTS (SELECT 1 FROM {ht} h WHERE h.key = a.key)), "
+           f"hot AS (SELECT a, key FROM rows GROUP BY a, key HAVING count(*) > {HOT_KEY_LIMIT}), "
+           f"strong AS (SELECT * FROM unnest(%s::bigint[], %s::bigint[]) AS s(a, key)), "
+           f"weighed AS (SELECT r.a, r.b, CASE WHEN s.a IS NULL THEN 1 ELSE 2 END AS w FROM rows r "
+           f"LEFT JOIN strong s ON s.a = r.a AND s.key = r.key "
+           f"WHERE r.b <> r.a {'AND r.b > r.a' if newer_only else ''} "
+           f"AND NOT EXISTS (SELECT 1 FROM hot h WHERE h.a = r.a AND h.key = r.key)) "
+           f"SELECT a, b, sum(w)::int, NULL::bigint FROM weighed GROUP BY a, b HAVING sum(w) >= 2 "
+           f"UNION ALL SELECT NULL, NULL, NULL, key FROM (SELECT DISTINCT key FROM hot) x")
+    with connection.cursor() as cur:
+        cur.execute(sql, [window, window, sig_ids, strong_a, strong_k])
+        rows = cur.fetchall()
+    hot = {k for a, b, n, k in rows if k is not None}
+    if hot:
+        HotKey.objects.bulk_create([HotKey(key=k) for k in hot], ignore_conflicts=True)
+    shared: dict[int, list] = {}
+    for a, b, n, k in rows:
+        if k is None:
+            shared.setdefault(a, []).append((n, b))
+    return {a: [b for n, b in sorted(pairs, key=lambda x: (-x[0], x[1]))[:conf.max_candidates]]
+            for a, pairs in shared.items()}
+
+
+def load_signatures(ids: Iterable[int]) -> dict[int, dict]:
+    """Signature rows as dicts (raw SQL: this is on the path of every check)."""
+    ids = list(ids)
+    out = {}
+    table = Signature._meta.db_table
+    cols = ", ".join(SIG_FIELDS)
+    json_cols = {"parties", "places", "employers", "amounts"}
+    with connection.cursor() as cur:
+        for i in range(0, len(ids), 2000):
+            part = ids[i:i + 2000]
+            cur.execute(f"SELECT {cols} FROM {table} WHERE id IN ({', '.join(['%s'] * len(part))})", part)
+            for row in cur.fetchall():
+                d = dict(zip(SIG_FIELDS, row))
+                for c in json_cols:  # PostgreSQL's driver decodes jsonb; SQLite hands back text
+                    if isinstance(d[c], str):
+                        d[c] = json.loads(d[c])
+                out[d["id"]] = d
+    return out
+
+
+# --- pairs ---------------------------------------------------------------------------------------
+def ordered(a: str, b: str) -> tuple[str, str]:
+    return (a, b) if a < b else (b, a)
+
+
+def score_against(sig: dict, cands: dict[int, dict], conf: Conf) -> dict[tuple[str, str], tuple]:
+    out = {}
+    sh = set(sig["shingles"].split())
+    for other in cands.values():
+        if other["key"] == sig["key"]:
+            continue
+        verdict, value, reasons = score.compare(sig, other, conf, sh_a=sh)
+        if verdict:
+            out[ordered(sig["key"], other["key"])] = (verdict, value, reasons)
+    return out
+
+
+def write_pairs(found: dict[tuple[str, str], tuple], touched: set[str]) -> None:
+    """Upsert ``found``; proposed pairs of ``touched`` keys that were not found again go away.
+    Decided pairs (confirmed / rejected) keep their verdict and status."""
+    now = timezone.now()
+    existing = {}
+    tl = list(touched)
+    for i in range(0, len(tl), 500):
+        part = tl[i:i + 500]
+        for p in Pair.objects.filter(Q(a_key__in=part) | Q(b_key__in=part)):
+            existing[(p.a_key, p.b_key)] = p
+    create, update, stale = [], [], []
+    for (a, b), (verdict, value, reasons) in found.items():
+        p = existing.pop((a, b), None)
+        if p is None:
+            create.append(Pair(a_key=a, b_key=b, verdict=verdict, score=value, reasons=reasons, updated_at=now))
+        elif p.status == "proposed":
+            p.verdict, p.score, p.reasons, p.updated_at = verdict, value, reasons, now
+            update.append(p)
+        elif p.status == "confirmed" and p.verdict == verdict:
+            p.score, p.reasons, p.updated_at = value, reasons, now
+            update.append(p)
+    for (a, b), p in existing.items():
+        if p.status == "proposed":
+            stale.append(p.pk)
+    with transaction.atomic():
+        if stale:
+            Pair.objects.filter(pk__in=stale).delete()
+        if update:
+            Pair.objects.bulk_update(update, ["verdict", "score", "reasons", "updated_at"], batch_size=1000)
+        if create:
+            Pair.objects.bulk_create(create, batch_size=1000, ignore_conflicts=True)
+
+
+# --- incremental --------------------------------------------------------------------------------
+def refresh(kind: str, ids: Iterable[int], conf: Conf | None = None) -> int:
+    """Recompute the signatures of these records and their pairs. Returns the records checked."""
+    conf = conf or current_conf()
+    recs = records.records(kind, ids)
+    if not recs:
+        return 0
+    sigs = [features.build(r, conf) for r in recs]
+    with transaction.atomic():
+        ids_by_key = store_signatures(sigs)
+    found = {}
+    if connection.vendor == "postgresql":  # one query for the whole chunk
+        by_id = {ids_by_key[s["key"]]: s for s in sigs}
+        cands = chunk_candidates(by_id, conf)
+        loaded = load_signatures({b for bs in cands.values() for b in bs})
+        for a, bs in cands.items():
+            found.update(score_against(by_id[a], {b: loaded[b] for b in bs if b in loaded}, conf))
+    else:
+        for s in sigs:
+            cand_ids = candidates(s, conf, self_id=ids_by_key.get(s["key"]))
+            found.update(score_against(s, load_signatures(cand_ids), conf))
+    write_pairs(found, {s["key"] for s in sigs})
+    return len(sigs)
+
+
+def forget(kind: str, ids: Iterable[int]) -> None:
+    """A case / clue was deleted: its signature, blocks and pairs go; its file membership too."""
+    from extensions.dedup.models import GroupMember
+
+    keys = list(Signature.objects.filter(kind=kind, obj_id__in=list(ids)).values_list("key", flat=True))
+    if not keys:
+        return
+    with transaction.atomic():
+        sig_ids = list(Signature.objects.filter(key__in=keys).values_list("id", flat=True))
+        Block.objects.filter(sig_id__in=sig_ids).delete()
+        Signature.objects.filter(id__in=sig_ids).delete()
+        Pair.objects.filter(Q(a_key__in=keys) | Q(b_key__in=keys)).delete()
+        GroupMember.objects.filter(key__in=keys).delete()
+
+
+def check_one(sig: dict, conf: Conf) -> dict[tuple[str, str], tuple]:
+    """Verdicts of one (new, unsaved) record against everything stored — the benchmarked path."""
+    return score_against(sig, load_signatures(candidates(sig, conf)), conf)

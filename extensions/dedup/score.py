@@ -1,0 +1,141 @@
+"""The scored decision between two signatures: same (同一案件) / similar (相似案件) / none, with
+reasons. Pure function of two signature dicts and the settings (models.DedupSettings or any
+object with the same attributes).
+
+    person  how surely the two records share a party: ID blind index > phone blind index >
+            masked-phone tail with a compatible name > name (+ place) > surname. Two different
+            ID numbers (or phones) for the same name mean two people (同名不同人).
+    matter  how surely they describe the same matter: text similarity (bigram Jaccard without
+            stock phrases), shared amounts (a conflicting amount counts against), same type,
+            same place, same named organisation, closeness in time — combined as a noisy-OR
+            (each weight says how far that evidence alone carries), with penalties for a
+            conflicting amount or a different type.
+
+    same     = matter × (base + (1 − base) × person), only within the same-case window
+    similar  = a shared party (同人不同案), or the same matter and place/organisation with other
+               persons (同案不同人)
+"""
+from __future__ import annotations
+
+NAME_ONLY_CAP = 0.4
+
+
+def _person(pa: list[dict], pb: list[dict], ps: dict, place: float) -> tuple[float, str]:
+    best, why = 0.0, ""
+    for a in pa:
+        for b in pb:
+            score, reason = 0.0, ""
+            if a["i"] and b["i"]:
+                if a["i"] == b["i"]:
+                    score, reason = ps.get("id", 1.0), "证件号码一致"
+                elif a["p"] and a["p"] == b["p"]:
+                    score, reason = ps.get("phone", 0.95) * 0.5, "电话一致（证件号码不同）"
+                if score > best:
+                    best, why = score, reason
+                continue  # two different ID numbers: two people, whatever the names say
+            names_same = bool(a["n"]) and a["n"] == b["n"]
+            surname_ok = bool(a["s"]) and a["s"] == b["s"]
+            if a["p"] and a["p"] == b["p"]:
+                score, reason = ps.get("phone", 0.95), "电话一致"
+            elif a["t"] and a["t"] == b["t"] and (names_same or (surname_ok and not (a["n"] and b["n"]))):
+                score, reason = ps.get("phone_tail_name", 0.85), "脱敏电话与姓氏吻合"
+            elif a["t"] and a["t"] == b["t"] and not (a["n"] and b["n"]):
+                score, reason = ps.get("phone_tail", 0.55), "脱敏电话吻合"
+            elif names_same:
+                differs = a["p"] and b["p"] and a["p"] != b["p"]
+                if differs:
+                    score, reason = ps.get("name_phone_differs", 0.15), "姓名相同但电话不同"
+                else:
+                    score = ps.get("name", 0.6) if place >= 0.6 else min(ps.get("name", 0.6), NAME_ONLY_CAP)
+                    reason = "姓名相同"
+            elif surname_ok and not (a["n"] and b["n"]):
+                if place >= 0.6:
+                    score, reason = ps.get("surname_place", 0.6), "姓氏相同且地址吻合"
+                else:
+                    score, reason = ps.get("surname", 0.15), "姓氏相同"
+            if score > best:
+                best, why = score, reason
+    return best, why
+
+
+def _place(a: dict, b: dict) -> tuple[float, str]:
+    if a.get("address_id") and a.get("address_id") == b.get("address_id"):
+        return 1.0, "标准地址一致"
+    pa, pb = a["places"], b["places"]
+    if pa[0] and pa[0] == pb[0]:
+        return 1.0, "地址一致"
+    if pa[1] and pa[1] == pb[1]:
+        return 0.7, "门牌一致"
+    if pa[2] and pa[2] == pb[2]:
+        return 0.6, "小区楼栋一致"
+    if pa[3] and pa[3] == pb[3]:
+        return 0.2, "同一社区/村"
+    return 0.0, ""
+
+
+def jaccard(a: set, b: set) -> float:
+    if not a or not b:
+        return 0.0
+    inter = len(a & b)
+    return inter / (len(a) + len(b) - inter)
+
+
+def compare(a: dict, b: dict, conf, sh_a: set | None = None, sh_b: set | None = None):
+    """(verdict or None, score, reasons) for two signature dicts."""
+    w = conf.weights
+    ps = conf.person_scores
+    gap = abs(a["day"] - b["day"])
+    place, place_why = _place(a, b)
+    person, person_why = _person(a["parties"], b["parties"], ps, place)
+    sh_a = sh_a if sh_a is not None else set(a["shingles"].split())
+    sh_b = sh_b if sh_b is not None else set(b["shingles"].split())
+    text = jaccard(sh_a, sh_b)
+    am_a, am_b = set(a["amounts"]), set(b["amounts"])
+    amount = 1.0 if am_a & am_b else (-1.0 if am_a and am_b else 0.0)
+    same_type = 1.0 if a["case_type"] and a["case_type"] == b["case_type"] else 0.0
+    employer = 1.0 if set(a["employers"]) & set(b["employers"]) else 0.0
+    both_typed = bool(a["case_type"] and b["case_type"])
+    near = max(0.0, 1 - gap / conf.same_window_days) if conf.same_window_days else 0.0
+    # noisy-OR: each piece of evidence alone can carry the matter part way; none is required
+    evidence = ((w.get("text", 0), min(1.0, text * w.get("text_scale", 2.0))), (w.get("amount", 0), max(amount, 0)),
+                (w.get("type", 0), same_type), (w.get("place", 0), place), (w.get("employer", 0), employer),
+                (w.get("time", 0), near))
+    miss = 1.0
+    for weight, value in evidence:
+        miss *= 1 - min(1.0, weight) * value
+    matter = 1 - miss
+    if amount < 0:
+        matter *= w.get("amount_conflict", 0.6)
+    if both_typed and not same_type:
+        matter *= w.get("type_conflict", 0.6)
+    base = w.get("person_base", 0.35)
+    same = matter * (base + (1 - base) * person) if gap <= conf.same_window_days else 0.0
+
+    reasons = [r for r in (person_why, place_why) if r]
+    if am_a & am_b:
+        reasons.append("金额/数量一致：" + "、".join(sorted(am_a & am_b)[:3]))
+    elif amount < 0:
+        reasons.append("金额/数量不同")
+    if employer:
+        reasons.append("涉及单位一致：" + "、".join(sorted(set(a["employers"]) & set(b["employers"]))[:2]))
+    if same_type:
+        reasons.append("案件类型相同")
+    reasons.append(f"文本相似度 {text:.2f}")
+    reasons.append(f"相隔 {gap} 天")
+
+    if same >= conf.same_threshold:
+        return "same", round(min(same, 1.0), 3), reasons
+    if gap > conf.similar_window_days:
+        return None, 0.0, reasons
+    # 同案不同人: the same named organisation within weeks, or the same door within the same-case window
+    group_window = conf.same_window_days * w.get("group_window_factor", 2)
+    group = matter if same_type and ((employer and gap <= group_window)
+                                     or (place >= 0.7 and gap <= conf.same_window_days)) else 0.0
+    similar = max(person * w.get("person_similar", 1.0), group)
+    if similar >= conf.similar_threshold:
+        if person * w.get("person_similar", 1.0) >= group:
+            reasons.insert(0, "同人不同案")
+        else:
+            reasons.insert(0, "同案不同人")
+        return "similar", round(min(similar, 1.0), 3), reasons
+    return None, 0.0, reasons
