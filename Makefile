@@ -41,9 +41,14 @@ demo: install $(DEV_ENV)
 	$(WITH_ENV) $(PY) manage.py seed_demo
 	$(WITH_ENV) $(PY) manage.py import_addresses fixtures/addresses/demo_addresses.csv
 
+# The background worker (django-q2 qcluster: uploads, pulls, scheduled checks) runs beside the
+# dev server and stops with it.
 run: demo
-	@echo "系统地址：http://$(HOST):$(PORT)/  （Ctrl+C 停止）"
-	$(WITH_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
+	@echo "系统地址：http://$(HOST):$(PORT)/  （Ctrl+C 停止；后台任务进程 qcluster 同时启动）"
+	set -a && . ./$(DEV_ENV) && set +a && export DEBUG=$${DEBUG:-1}; \
+	$(PY) manage.py qcluster & qpid=$$!; \
+	trap 'kill $$qpid 2>/dev/null' EXIT INT TERM; \
+	$(PY) manage.py runserver $(HOST):$(PORT)
 
 lint: install
 	PYTHONPATH=platform:. $(VENV)/bin/lint-imports --config .importlinter
@@ -54,7 +59,7 @@ test: install lint
 	$(PY) -m pytest -q
 
 bench: install
-	$(PY) tests/perf/bench.py; a=$$?; $(PY) tests/perf/bench_ingest.py; b=$$?; test $$a -eq 0 -a $$b -eq 0
+	$(PY) tests/perf/bench.py; a=$$?; $(PY) tests/perf/bench_ingest.py; b=$$?; $(PY) tests/perf/bench_dedup.py; c=$$?; $(PY) tests/perf/bench_thirdparty.py; d=$$?; $(PY) tests/perf/bench_escalation.py; e=$$?; test $$a -eq 0 -a $$b -eq 0 -a $$c -eq 0 -a $$d -eq 0 -a $$e -eq 0
 
 clean-db:
 	rm -f var/db.sqlite3

@@ -153,7 +153,12 @@ def test_other_regions_attachment_is_not_found(mediator, other_region_case):
 
 
 def test_users_without_case_permission_get_403(client_for, mediating):
-    c = client_for("demo_tp_mediator")
+    from accounts.models import User
+
+    # an account whose roles carry no case right (third parties have case rights since dispatch:
+    # their rows are the cases awarded to them — tests/test_dispatch_scope.py)
+    User.objects.create_user("no_case_rights", password="x-unused-1", is_staff=True)
+    c = client_for("no_case_rights")
     assert c.get("/h5/").status_code == 403
     assert c.get(f"/h5/cases/{mediating.pk}/").status_code == 403
     assert "没有使用本功能的权限" in html(c.get("/h5/cases/new/"))

@@ -115,10 +115,22 @@ def test_workbench_counts_in_a_few_queries(client_for, pending, make_case, djang
         c.get("/admin/")
 
 
-def test_users_without_case_permissions_keep_the_normal_index(client_for):
-    response = client_for("demo_tp_admin").get("/admin/")
+def test_users_without_case_permissions_keep_the_normal_index(world):
+    from django.test import Client
+
+    from accounts.models import User
+
+    staff = User.objects.create_user("no_case_rights", password="x", is_staff=True)
+    c = Client()
+    c.force_login(staff)
+    response = c.get("/admin/")
     assert response.status_code == 200
     assert "cases/workbench.html" not in [t.name for t in response.templates]
+
+
+def test_third_party_accounts_opening_the_admin_land_on_their_own_end(client_for):
+    response = client_for("demo_tp_admin").get("/admin/")
+    assert response.status_code == 302 and response["Location"].startswith("/tp/")
 
 
 # --- 审核 ---------------------------------------------------------------------------------------

@@ -60,8 +60,12 @@ EXEMPT = {
     "h5:login": "H5 登录页：必须对匿名用户开放",
     "admin:logout": "退出登录：会结束测试客户端的会话；不涉及任何数据",
     "h5:logout": "H5 退出登录：同上",
+    "thirdparty:m_login": "第三方 H5 登录页：必须对匿名用户开放",
+    "thirdparty:m_logout": "第三方 H5 退出登录：同上",
     "admin:jsi18n": "admin 的 JavaScript 翻译目录：静态内容，不含数据",
     "": "根路径只重定向到 /admin/（由 admin 自己要求登录）",
+    "verify": "确认凭证核验页：公开（只显示有效/无效与凭证本身的信息，不含当事人）",
+    "verify_voucher": "确认凭证核验结果：同上，公开",
     "admin/(?P<url>.*)$": "admin 的兜底 URL（补斜杠、其余 404），不是一个页面",
 }
 # Not posted to: the request would act on the logged-in test user's own account, not on data.
@@ -159,6 +163,8 @@ def segment_models():
 
     from cases import models as m
     from clues.models import Clue, RawRecord
+    from dispatch.models import AwardedOrder, Bid, DispatchOrder, Voucher
+    from extensions.escalation.models import CaseWarning, KeyPerson, WarningEvent
 
     table = {
         m.Case: ["case", "cases"], m.Party: ["party", "parties"], m.Review: ["review", "reviews"],
@@ -170,6 +176,10 @@ def segment_models():
         m.CaseFile: ["casefile", "casefiles", "archive", "archives"],
         Notice: ["notice", "notices", "message", "messages"],
         Clue: ["clue"], RawRecord: ["rawrecord"],  # region data too (线索库, scoped by the clue's region)
+        # 发单 (scoped by the case's region; third parties: dispatch.scope)
+        DispatchOrder: ["order", "orders", "dispatchorder"], AwardedOrder: ["awardedorder"],
+        Bid: ["bid", "bids"], Voucher: ["voucher", "vouchers"],
+        CaseWarning: ["casewarning"], WarningEvent: ["warningevent"], KeyPerson: ["keyperson"],  # 升级预警
     }
     return {alias: model for model, aliases in table.items() for alias in aliases}
 
@@ -330,6 +340,30 @@ def regions_data(world, settings, tmp_path):
                                           body=f"请审核{mark}", case=b),
             "region": region,
         }
+    # 升级预警 rows of each region (extensions.escalation): a case's colour, a history row, a 重点人
+    from extensions.escalation import evaluate as escalation
+    from extensions.escalation.models import CaseWarning, KeyPerson, WarningEvent
+
+    escalation.evaluate_cases([c.pk for v in REGIONS for c in data[v]["cases"]], notify=False)
+    for variant in REGIONS:
+        a, mark = data[variant]["cases"][0], MARK[variant]
+        data[variant][CaseWarning] = CaseWarning.objects.get(pk=a.pk)
+        data[variant][WarningEvent] = WarningEvent.objects.create(
+            case=a, to_level="red", reasons=[f"预警原因{mark}"], region_path=a.region_path)
+        data[variant][KeyPerson] = KeyPerson.objects.create(
+            name=f"重点人{mark}", phone="13800138000", reason=f"列管原因{mark}", region=data[variant]["region"])
+    # 发单 of each region: awarded to an organisation no demo user belongs to (so the demo third
+    # party sees none of them), with its bid and voucher
+    from dispatch.models import AwardedOrder, Bid, DispatchOrder, Voucher
+    from orgs.models import Organization
+    from tests.dispatch_helpers import awarded_order_rows
+
+    matrix_org = Organization.objects.create(name="矩阵调解所", kind="third", region=data["own"]["region"])
+    matrix_tp = User.objects.create_user("matrix_tp", password="x-unused-1", organization=matrix_org)
+    for variant in REGIONS:
+        order, bid, voucher = awarded_order_rows(data[variant]["cases"][0], matrix_org, matrix_tp)
+        data[variant].update({DispatchOrder: order, AwardedOrder: AwardedOrder.objects.get(pk=order.pk),
+                              Bid: bid, Voucher: voucher})
     # each demo user's own notice (the message centre is per recipient, not per region)
     for username in ("demo_mediator", "demo_street", "demo_district", "demo_dept"):
         own_case = data["own"]["cases"][1]
@@ -349,6 +383,7 @@ def is_login(location: str) -> bool:
         LOGIN_PATHS = {reverse("admin:login")}
         try:
             LOGIN_PATHS.add(reverse("h5:login"))
+            LOGIN_PATHS.add(reverse("thirdparty:m_login"))
         except Exception:  # noqa: BLE001
             pass
         LOGIN_PATHS.add(reverse(settings.LOGIN_URL) if ":" in settings.LOGIN_URL else settings.LOGIN_URL)

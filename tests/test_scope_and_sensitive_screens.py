@@ -97,7 +97,14 @@ def test_masked_value_posted_back_keeps_the_stored_identity(client_for, two_case
 
 
 def test_roles_without_case_permission_get_403(client_for, two_cases):
-    assert client_for("demo_tp_mediator").get("/admin/cases/case/").status_code == 403
+    from accounts.models import User
+
+    # no role with a case right (third parties have case rights, rows only by award: test_dispatch_scope)
+    User.objects.create_user("no_case_rights", password="x-unused-1", is_staff=True)
+    assert client_for("no_case_rights").get("/admin/cases/case/").status_code == 403
+    # a third party without an award sees an empty case list, none of the two cases
+    page = client_for("demo_tp_mediator").get("/admin/cases/case/").content.decode()
+    assert not any(c.title in page for c in two_cases)
 
 
 def test_anonymous_users_are_sent_to_login(world, two_cases, client):

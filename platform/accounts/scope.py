@@ -2,7 +2,12 @@
 region-owned rows goes through ``scope_queryset`` (invariant, see docs/architecture.md).
 
 A user sees their region subtree (district ⊃ street ⊃ community ⊃ grid); a superuser sees
-everything; a user with neither region nor grants sees nothing (default deny)."""
+everything; a user with neither region nor grants sees nothing (default deny).
+
+Cases (and rows reached through ``case__region_path``) are also visible when granted per object
+with django-guardian (``cases.view_case`` to the user or one of their groups — the dispatch award
+grants the awarded third-party organisation's group). The grant tables are guardian's direct-FK
+models for Case, found through guardian, so this module imports no domain app."""
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
@@ -15,19 +20,57 @@ def region_prefix(user) -> str | None:
     return region.path if region is not None else None
 
 
-def scope_q(user, path_field: str = "region_path") -> Q | None:
-    """Q for the rows the user may see; None means everything (superuser)."""
+def scope_q(user, path_field: str = "region_path", model=None) -> Q | None:
+    """Q for the rows the user may see; None means everything (superuser). ``model``: the
+    queried model, needed only to recognise Case itself on a plain ``region_path``."""
     if user.is_authenticated and user.is_active and user.is_superuser:
         return None
     prefix = region_prefix(user)
-    if prefix is None:
-        return Q(pk__in=[])
-    return Q(**{f"{path_field}__startswith": prefix})
+    if prefix is not None:
+        return Q(**{f"{path_field}__startswith": prefix})
+    return granted_q(user, path_field, model) or Q(pk__in=[])
 
 
 def scope_queryset(user, queryset: QuerySet, path_field: str = "region_path") -> QuerySet:
-    q = scope_q(user, path_field)
+    q = scope_q(user, path_field, queryset.model)
     return queryset if q is None else queryset.filter(q)
+
+
+def granted_q(user, path_field: str = "region_path", model=None) -> Q | None:
+    """Cases granted to the user per object (guardian ``cases.view_case`` to the user or one of
+    their groups), as a Q on the queried rows; None when the path does not lead to a case.
+    Only users outside the region tree (third-party organisations) hold grants: a user with a
+    region gets no extra subquery, so region-scoped lists keep their plain indexed prefix filter."""
+    from django.apps import apps
+
+    if not (user.is_authenticated and user.is_active) or region_prefix(user) is not None:
+        return None
+    case_model = apps.get_model("cases", "Case")
+    if path_field == "region_path" and model is case_model:
+        lookup = "pk__in"
+    elif path_field.endswith("case__region_path"):
+        lookup = path_field[: -len("region_path")] + "in"
+    else:
+        return None
+    q = None
+    for sub in _granted_case_ids(user, case_model):
+        q = Q(**{lookup: sub}) if q is None else q | Q(**{lookup: sub})
+    return q
+
+
+def _granted_case_ids(user, case_model) -> list:
+    """Subqueries of granted case ids — guardian's direct-FK tables only (the generic table keeps
+    text ids that cannot be joined on the case key)."""
+    from guardian.utils import get_group_obj_perms_model, get_user_obj_perms_model
+
+    perm = {"permission__codename": "view_case", "permission__content_type__app_label": "cases"}
+    out = []
+    user_perms, group_perms = get_user_obj_perms_model(case_model), get_group_obj_perms_model(case_model)
+    if not user_perms.objects.is_generic():
+        out.append(user_perms.objects.filter(user=user, **perm).values("content_object_id"))
+    if not group_perms.objects.is_generic():
+        out.append(group_perms.objects.filter(group__user=user, **perm).values("content_object_id"))
+    return out
 
 
 def regions_for(user):

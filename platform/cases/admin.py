@@ -64,6 +64,14 @@ class OverdueFilter(admin.SimpleListFilter):
         return queryset
 
 
+#: Extension columns and filters on the case list (e.g. extensions.escalation: 预警等级), appended
+#: by extensions in their AppConfig.ready: columns are callables ``(case) -> cell`` decorated with
+#: ``admin.display``; filters are ``SimpleListFilter`` classes. Rows are already in the user's scope.
+LIST_COLUMNS: list = []
+LIST_FILTERS: list = []
+LIST_SELECT_RELATED: list = []  # what those columns read (one join, not one query per row)
+
+
 @admin.register(Case)
 class CaseAdmin(ExcelAdminMixin, MetaModelAdmin, SimpleHistoryAdmin):
     entity = "case"
@@ -123,11 +131,18 @@ class CaseAdmin(ExcelAdminMixin, MetaModelAdmin, SimpleHistoryAdmin):
         return super().get_search_results(request, queryset, search_term)
 
     def get_list_filter(self, request):
-        return [*super().get_list_filter(request), OverdueFilter]
+        return [*super().get_list_filter(request), OverdueFilter, *LIST_FILTERS]
+
+    def get_list_display(self, request):
+        return [*super().get_list_display(request), *LIST_COLUMNS]
+
+    def get_list_select_related(self, request):
+        return [*self.list_select_related, *LIST_SELECT_RELATED]
 
     # -- detail page: handling records below the layout, and the handling buttons --------
     def detail_extra_blocks(self, request, obj):
-        return admin_blocks.handling_blocks(obj, can_see_sensitive(request))
+        return (admin_blocks.handling_blocks(obj, can_see_sensitive(request))
+                + admin_blocks.extension_blocks(request, obj))
 
     def detail_view(self, request, object_id):
         response = super().detail_view(request, object_id)

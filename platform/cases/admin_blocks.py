@@ -115,6 +115,16 @@ def trace_block(case: Case):
     return ("案件轨迹", ["时间", "类别", "内容", "操作人", "状态变化"], rows)
 
 
+#: Extension panels on the case detail page: callables ``(request, case) -> [block, …]`` that
+#: extensions (e.g. extensions.dedup: 同一案件 / 相似案件) append in their AppConfig.ready. Each
+#: provider applies the row scope of ``request.user`` itself.
+DETAIL_PANELS: list = []
+
+
+def extension_blocks(request, obj) -> list:
+    return [block for provider in DETAIL_PANELS for block in provider(request, obj)]
+
+
 def handling_blocks(case: Case, see_sensitive: bool):
     """Everything the PC case detail shows below the layout sections."""
     return [parties_block(case, see_sensitive), logs_block(case), items_block(case), result_block(case),

@@ -49,9 +49,13 @@ INSTALLED_APPS = [
     "notices",
     "addresses",
     "clues",
+    "dispatch",
     "h5",
+    "thirdparty",
     "ops",
     "demo",
+    "extensions.dedup",
+    "extensions.escalation",  # after dedup: its hook subscriber runs first
 ]
 
 MIDDLEWARE = [

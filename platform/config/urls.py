@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from dispatch import views as dispatch_views
+
 admin.site.site_header = "矛盾纠纷调处研判系统"
 admin.site.site_title = "矛调研判"
 admin.site.index_title = "工作台"
@@ -12,6 +14,11 @@ urlpatterns = [
     path("lowcode/", include("lowcode.urls")),
     path("cases/", include("cases.urls")),
     path("h5/", include("h5.urls")),
+    path("dispatch/", include("dispatch.urls")),
+    # public: anyone holding a voucher can check it (shows 有效/无效, never the parties)
+    path("verify/", dispatch_views.verify, name="verify"),
+    path("verify/<str:number>/", dispatch_views.verify, name="verify_voucher"),
+    path("tp/", include("thirdparty.urls")),
 ]
 
 # MEDIA is never served directly, not even in development: case files go through scoped views
