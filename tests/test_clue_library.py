@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-SAMPLES = Path("/work/shared/formats/samples")
-if not SAMPLES.exists():
-    SAMPLES = settings.BASE_DIR.parent / "shared" / "formats" / "samples"
+from tests.samples import SAMPLES
 CHANGELIST = "/admin/clues/clue/"
 
 

@@ -6,10 +6,9 @@ import io
 import json
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 
-SAMPLES = settings.BASE_DIR.parent / "shared" / "formats" / "samples"
+from tests.samples import SAMPLES
 CHANNELS = ("hotline12345", "minhu", "police110", "jczz", "province", "odr", "xltj", "local")
 
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dispatch import actions
-from dispatch.models import Bid, DispatchOrder, Evaluation, Voucher
+from dispatch.models import DispatchOrder, Evaluation, Voucher
 from tests.dispatch_helpers import close_window, dispatched_case, make_order, make_tp_user, tp_org, user
 
 

@@ -12,9 +12,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 
-SAMPLES = Path("/work/shared/formats/samples")
-if not SAMPLES.exists():  # the shared formats folder sits next to the project checkout
-    SAMPLES = settings.BASE_DIR.parent / "shared" / "formats" / "samples"
+from tests.samples import SAMPLES
 DIRTY = settings.BASE_DIR / "fixtures" / "ingest"
 EVENT_CHANNELS = ("hotline12345", "minhu", "police110", "jczz")
 CASE_CHANNELS = ("province", "odr", "xltj", "local")

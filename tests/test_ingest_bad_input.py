@@ -7,14 +7,10 @@ from __future__ import annotations
 import csv
 import json
 import tracemalloc
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
-SAMPLES = Path("/work/shared/formats/samples")
-if not SAMPLES.exists():
-    SAMPLES = settings.BASE_DIR.parent / "shared" / "formats" / "samples"
+from tests.samples import SAMPLES
 MB = 1024 * 1024
 
 

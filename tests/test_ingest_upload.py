@@ -8,13 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-SAMPLES = Path("/work/shared/formats/samples")
-if not SAMPLES.exists():
-    SAMPLES = settings.BASE_DIR.parent / "shared" / "formats" / "samples"
+from tests.samples import SAMPLES
 UPLOAD = "/admin/clues/ingestbatch/upload/"
 
 

@@ -9,15 +9,11 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.management import call_command
 
-SAMPLES = Path("/work/shared/formats/samples")
-if not SAMPLES.exists():
-    SAMPLES = settings.BASE_DIR.parent / "shared" / "formats" / "samples"
+from tests.samples import SAMPLES
 SOURCE = "hotline12345"
 TOKEN = "s3cr3t-Pull-Token-9f8e7d"
 TOKEN_ENV = "MDTJ_TEST_PULL_TOKEN"
