@@ -14,11 +14,11 @@ class Case(models.Model):
     exchange_id = models.CharField("案件编号", max_length=40, unique=True, editable=False)
     title = models.CharField("案件标题", max_length=200)
     description = models.TextField("纠纷简要情况", blank=True)
-    case_type = models.CharField("案件类型", max_length=64, db_index=True)
-    mediation_type = models.CharField("调解类型", max_length=64, blank=True, db_index=True)
-    source = models.CharField("案件来源", max_length=32, default="local", db_index=True)
+    case_type = models.CharField("案件类型", max_length=64)
+    mediation_type = models.CharField("调解类型", max_length=64, blank=True)
+    source = models.CharField("案件来源", max_length=32, default="local")
     tags = models.JSONField("案件标签", default=list, blank=True)
-    status = models.CharField("案件状态", max_length=32, default="registered", db_index=True)
+    status = models.CharField("案件状态", max_length=32, default="registered")
     party_count = models.PositiveIntegerField("涉及人数", default=1)
     address = models.CharField("纠纷发生地", max_length=255, blank=True)
     occurred_at = models.DateTimeField("发生时间", null=True, blank=True)
@@ -37,7 +37,11 @@ class Case(models.Model):
                                    blank=True, on_delete=models.SET_NULL, related_name="registered_cases")
     extra = models.JSONField("扩展字段", default=dict, blank=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
-    history = HistoricalRecords(excluded_fields=["updated_at", "region_path"])
+    # History is read per case (its id) and by date; its other columns need no index (every
+    # aggregated case writes each index of its history row too).
+    history = HistoricalRecords(excluded_fields=["updated_at", "region_path"], no_db_index=[
+        "exchange_id", "case_type", "mediation_type", "source", "status", "registered_at", "deadline",
+        "region", "organization", "registrant"])
 
     class Meta:
         verbose_name = verbose_name_plural = "案件"
@@ -51,6 +55,11 @@ class Case(models.Model):
             models.Index(fields=["case_type", "region_path"], name="case_type_scope",
                          opclasses=["varchar_pattern_ops", "varchar_pattern_ops"]),
             models.Index(fields=["case_type", "registered_at"], name="case_type_time"),
+            # exact lookups only: plain btrees, no LIKE twins (ingest writes every index of every row)
+            models.Index(fields=["case_type"], name="case_type"),
+            models.Index(fields=["mediation_type"], name="case_mediation_type"),
+            models.Index(fields=["source"], name="case_source"),
+            models.Index(fields=["status"], name="case_status"),
         ]
 
     def __str__(self) -> str:
@@ -81,18 +90,23 @@ class Party(models.Model):
     case = models.ForeignKey(Case, verbose_name="案件", on_delete=models.CASCADE, related_name="parties")
     role = models.CharField("当事人类型", max_length=32, default="applicant")
     party_kind = models.CharField("主体类型", max_length=32, default="person")
-    name = models.CharField("姓名/名称", max_length=100, db_index=True)
+    name = models.CharField("姓名/名称", max_length=100)
     id_number = EncryptedField("证件号码", kind="id_number", blank=True, default="")
-    id_number_bidx = BlindIndexField(source="id_number")
+    id_number_bidx = BlindIndexField(source="id_number", db_index=False)
     phone = EncryptedField("联系电话", kind="phone", blank=True, default="")
-    phone_bidx = BlindIndexField(source="phone")
+    phone_bidx = BlindIndexField(source="phone", db_index=False)
     address = models.CharField("住址", max_length=255, blank=True)
     extra = models.JSONField("扩展字段", default=dict, blank=True)
-    history = HistoricalRecords()
+    # History is read per party and per case; names and blind indexes are looked up live only.
+    history = HistoricalRecords(no_db_index=["name", "id_number_bidx", "phone_bidx"])
 
     class Meta:
         verbose_name = verbose_name_plural = "当事人"
         ordering = ["case", "id"]
+        # exact lookups only: plain btrees, no LIKE twins
+        indexes = [models.Index(fields=["name"], name="party_name"),
+                   models.Index(fields=["phone_bidx"], name="party_phone_bidx"),
+                   models.Index(fields=["id_number_bidx"], name="party_id_bidx")]
         permissions = [("view_sensitive_party", "查看当事人完整证件号码和电话")]
 
     def __str__(self) -> str:

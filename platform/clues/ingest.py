@@ -4,7 +4,8 @@
     result.counts  → {"read": N, "new": N, "updated": N, "unchanged": N, "rejected": N}
 
 How it stays fast and safe:
-- the file is streamed (readers.py) and handled in chunks of CHUNK records;
+- the file is streamed (readers.py) and handled in chunks of CHUNK records; on PostgreSQL the
+  next chunk is read and cleaned in a second thread while this one writes (prefetch.py);
 - per chunk, one query fetches the stored hashes of the chunk's record keys; identical records are
   only counted (one UPDATE of last_seen/times_seen for the whole chunk);
 - new records are written with bulk inserts inside one transaction (raw, clue/case, parties,
@@ -20,6 +21,7 @@ Invariant: read == new + updated + unchanged + rejected.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -122,6 +124,24 @@ class Pending:
     chash: str = ""
 
 
+@dataclass
+class Prepared:
+    """A cleaned chunk on its way to the writer (see ``Run.write``)."""
+
+    pending: list[Pending] = field(default_factory=list)
+    refused: list[tuple] = field(default_factory=list)  # (line, record key, reason, excerpt)
+
+
+@dataclass
+class Piece:
+    """What the reading side hands the writing side: one chunk as read and cleaned."""
+
+    read: int = 0                                          # records read (counted in batch.read)
+    unreadable: list[tuple] = field(default_factory=list)  # (line, reason, excerpt) of bad lines
+    prepared: Prepared = field(default_factory=Prepared)
+    fraction: float | None = None                          # how far into the file
+
+
 class Deriver:
     """Turns standard dicts into clean records for one channel and one run."""
 
@@ -151,6 +171,22 @@ class Deriver:
             p.record_key = f"{self.channel.key}:{p.source_id}"
         self.clean(p)
         return p
+
+    def prepare_chunk(self, items: list[readers.Item]) -> "Prepared":
+        """Clean a chunk (no database writes): records with a key, and the refused ones."""
+        out = Prepared()
+        for item in items:
+            try:
+                p = self.prepare(item)
+            except Exception:  # noqa: BLE001 — a record must never stop the run
+                logger.exception("cleaning failed at line %s", item.line)
+                out.refused.append((item.line, "", "清洗时发生系统错误，请联系管理员", readers.excerpt_of(item.raw)))
+                continue
+            if not p.record_key:
+                out.refused.append((p.line, "", p.error or f"缺少编号字段“{self.rule.id_field}”", p.excerpt))
+                continue
+            out.pending.append(p)
+        return out
 
     def clean(self, p: Pending) -> None:
         result = self.adapter.clean(p.raw, self.rule)
@@ -432,19 +468,11 @@ class Run:
             Rejection.objects.bulk_create(self.rejections)
             self.rejections = []
 
-    def process(self, items: list[readers.Item]) -> None:
-        pending: list[Pending] = []
-        for item in items:
-            try:
-                p = self.d.prepare(item)
-            except Exception:  # noqa: BLE001 — a record must never stop the run
-                logger.exception("cleaning failed at line %s", item.line)
-                self.reject(item.line, "", "清洗时发生系统错误，请联系管理员", readers.excerpt_of(item.raw))
-                continue
-            if not p.record_key:
-                self.reject(p.line, "", p.error or f"缺少编号字段“{self.d.rule.id_field}”", p.excerpt)
-                continue
-            pending.append(p)
+    def write(self, prepared: "Prepared") -> None:
+        """Write one cleaned chunk: classify against what is stored, insert / update, count."""
+        for line, key, reason, excerpt in prepared.refused:
+            self.reject(line, key, reason, excerpt)
+        pending = prepared.pending
         if not pending:
             self.flush_rejections()
             return
@@ -581,12 +609,65 @@ def _pinned_metadata(func):
     return wrapper
 
 
-def _report_progress(batch: IngestBatch, source) -> None:
+def _report_progress(batch: IngestBatch, fraction: float | None) -> None:
     """Counts and percent so far, visible at once to the progress page (outside any transaction)."""
-    fraction = source.fraction() if source is not None else None
     if fraction is not None:
         batch.percent = min(99, int(fraction * 100))
     IngestBatch.objects.filter(pk=batch.pk).update(percent=batch.percent, **batch.counts())
+
+
+def _pieces(source, compiled: CompiledRule, channel: Channel, display: str, deriver: Deriver):
+    """Read and clean the file chunk by chunk (the reading side; no database writes).
+
+    A chunk ends after CHUNK records, or before a record whose id is already in it (the second
+    report of a record in one file must see the first one stored). Raises WrongFile with
+    ``exc.read`` (every record of the file, counted) and FileRejected with ``exc.piece`` (what was
+    read before the file broke off, to be written)."""
+    items = source.items()
+    piece, chunk, keys, checked = Piece(), [], set(), False
+
+    def cleaned(piece: Piece, chunk: list) -> Piece:
+        piece.prepared = deriver.prepare_chunk(chunk)
+        piece.fraction = source.fraction()
+        return piece
+    try:
+        for item in items:
+            if item.raw is not None and "__columns__" in item.raw:
+                _check_columns(item.raw["__columns__"], compiled, channel, display)
+                checked = True
+                continue
+            piece.read += 1
+            if item.error:
+                piece.unreadable.append((item.line, item.error, item.excerpt))
+                continue
+            if not checked:
+                _check_columns(item.raw.keys(), compiled, channel, display)
+                checked = True
+            key = str(item.raw.get(compiled.id_field, "")).strip()
+            if len(chunk) >= CHUNK or (key and key in keys):
+                read_now = piece.read - 1  # this record belongs to the next piece
+                piece.read = read_now
+                yield cleaned(piece, chunk)
+                piece, chunk, keys = Piece(read=1), [], set()
+            chunk.append(item)
+            if key:
+                keys.add(key)
+        yield cleaned(piece, chunk)
+    except WrongFile as exc:
+        exc.read = piece.read + _drain(items)  # nothing of this file is written: count it all
+        raise
+    except readers.FileRejected as exc:
+        exc.piece = cleaned(piece, chunk)
+        raise
+
+
+def _pipelined() -> bool:
+    """Read/clean in a second thread while this one writes: PostgreSQL, outside a transaction (the
+    reading thread has its own connection and must see the same committed reference data)."""
+    from django.db import connection
+
+    return (getattr(settings, "INGEST_PIPELINE", True) and connection.vendor == "postgresql"
+            and not connection.in_atomic_block)
 
 
 @_pinned_metadata
@@ -597,6 +678,8 @@ def ingest(channel_key: str, path_or_stream, origin: str = "command", user=None,
     source key without channel and rule. ``batch``: an existing (queued) batch to run under — the
     background upload creates it when the file arrives; its counts and percent are updated
     after every chunk."""
+    from clues.prefetch import Prefetched
+
     rule, channel = _rule_for(channel_key)
     compiled = compile_rule(rule)
     display = name or (Path(path_or_stream).name if isinstance(path_or_stream, (str, Path))
@@ -607,52 +690,38 @@ def ingest(channel_key: str, path_or_stream, origin: str = "command", user=None,
     else:
         batch.status, batch.started_at = "running", timezone.now()
         IngestBatch.objects.filter(pk=batch.pk).update(status="running", started_at=batch.started_at)
-    run = Run(Deriver(channel, compiled, adapter_for(channel_key), batch, user=batch.user), batch)
+    deriver = Deriver(channel, compiled, adapter_for(channel_key), batch, user=batch.user)
+    run = Run(deriver, batch)
     result = IngestResult(batch)
+
+    def take(piece: Piece) -> None:
+        batch.read += piece.read
+        for line, reason, excerpt in piece.unreadable:
+            run.reject(line, "", reason, excerpt)
+        run.write(piece.prepared)
     source = None
-    items_iter = None
-    chunk: list[readers.Item] = []
     try:
         source = readers.Source(path_or_stream, display)
-        items_iter = source.items()
-        keys_in_chunk: set[str] = set()
-        checked = False
-        for item in items_iter:
-            if item.raw is not None and "__columns__" in item.raw:
-                _check_columns(item.raw["__columns__"], compiled, channel, display)
-                checked = True
-                continue
-            batch.read += 1
-            if item.error:
-                run.reject(item.line, "", item.error, item.excerpt)
-                continue
-            if not checked:
-                _check_columns(item.raw.keys(), compiled, channel, display)
-                checked = True
-            key = str(item.raw.get(compiled.id_field, "")).strip()
-            if len(chunk) >= CHUNK or (key and key in keys_in_chunk):
-                run.process(chunk)
-                chunk, keys_in_chunk = [], set()
-                _report_progress(batch, source)
-            chunk.append(item)
-            if key:
-                keys_in_chunk.add(key)
-        run.process(chunk)
-        chunk = []
+        pieces = _pieces(source, compiled, channel, display, deriver)
+        stream = Prefetched(pieces) if _pipelined() else contextlib.nullcontext(pieces)
+        with stream as chunks:
+            for piece in chunks:
+                take(piece)
+                _report_progress(batch, piece.fraction)
         if batch.read == 0:
             result.file_error = "文件为空，没有任何记录"
             run.rejections.append(Rejection(batch=batch, line=None, reason=result.file_error))
     except WrongFile as exc:
         # nothing of this file is ingested: every record in it counts as rejected
         result.file_error = str(exc)
-        batch.read += _drain(items_iter) if items_iter is not None else 0
+        batch.read += getattr(exc, "read", 0)
         batch.rejected = batch.read
         run.rejections.append(Rejection(batch=batch, line=None, reason=result.file_error[:500]))
     except readers.FileRejected as exc:
         # unreadable (rest of the) file: what was read before is kept; the rest counts as one
         result.file_error = str(exc)
-        if chunk:
-            run.process(chunk)
+        if getattr(exc, "piece", None) is not None:
+            take(exc.piece)
         batch.read += 1
         run.reject(None, "", result.file_error)
     finally:

@@ -271,12 +271,6 @@ class CachedBlindIndexField(BlindIndexField):
     """BlindIndexField that computes each distinct value's index once per process (ingest writes
     the same phones over and over)."""
 
-    def deconstruct(self):
-        name, path, args, kwargs = super().deconstruct()
-        if not self.db_index:  # BlindIndexField defaults to an index: say so when there is none
-            kwargs["db_index"] = False
-        return name, path, args, kwargs
-
     def pre_save(self, model_instance, add):
         from clues.normalise import cached_blind_index
 
