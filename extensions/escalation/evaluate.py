@@ -103,10 +103,18 @@ def decide(cfg: config_mod.Config, target: str, facts_by_window: dict[int, dict]
 # --- cases ---------------------------------------------------------------------------------------
 @dataclass
 class RunReport:
+    """``persons``: every person key of the evaluated cases (before and after their links were
+    refreshed) — whose 预警名单 row may have moved. ``relinked``: the keys that gained or lost a
+    case (only these change other cases' 当事人最多纠纷数). ``recoloured``: the keys of cases whose
+    colour changed (only these change other people's 红色/橙色案件数)."""
     evaluated: int = 0
     changed: int = 0
     notified: int = 0
     persons: set = field(default_factory=set)
+    relinked: set = field(default_factory=set)
+    recoloured: set = field(default_factory=set)
+    regrouped: set = field(default_factory=set)     # keys of cases whose same-dispute facts moved
+    same_cases: set = field(default_factory=set)    # the same-dispute cases of those cases
 
     def as_dict(self) -> dict:
         return {"evaluated": self.evaluated, "changed": self.changed, "notified": self.notified,
@@ -122,6 +130,8 @@ def evaluate_cases(pks, *, now: dt.datetime | None = None, cfg: config_mod.Confi
     ctx = F.Context(cfg, now)
     report = report or RunReport()
     pks = list(pks)
+    if len(pks) > CHUNK:
+        ctx.load_all_key_people()  # one query for the run instead of one per chunk
     for start in range(0, len(pks), CHUNK):
         chunk = list(Case.objects.filter(pk__in=pks[start:start + CHUNK]))
         if chunk:
@@ -132,6 +142,7 @@ def evaluate_cases(pks, *, now: dt.datetime | None = None, cfg: config_mod.Confi
 def case_verdicts(cases, ctx: F.Context) -> dict[int, Verdict]:
     """Verdicts for cases with their person links attached; nothing is written."""
     F.load(cases)
+    ctx.need_key_people({b for c in cases for b in c._key_bidxs})
     keys = {k for c in cases for k in c._person_keys}
     counts = {w: F.person_counts(keys, ctx.since(w)) for w in ctx.config.windows("case")}
     out = {}
@@ -142,6 +153,7 @@ def case_verdicts(cases, ctx: F.Context) -> dict[int, Verdict]:
         except Exception:  # noqa: BLE001 — the duplicate model being down must not stop warnings
             logger.exception("escalation: duplicate lookup failed for case %s", case.pk)
             refs = []
+        case._same_pks = {r.pk for r in refs if r.kind == "case"}
         by_window = {w: F.case_facts(case, ctx, w, counts[w], refs) for w in ctx.config.windows("case")}
         out[case.pk] = decide(ctx.config, "case", by_window)
     return out
@@ -154,7 +166,7 @@ def _evaluate_chunk(cases, ctx: F.Context, notify: bool, report: RunReport, link
     if links_current:
         party.attach_links(cases)
     else:
-        report.persons |= party.sync_links(cases)
+        report.persons |= party.sync_links(cases, relinked=report.relinked)
     verdicts = case_verdicts(cases, ctx)
     current = {w.case_id: w for w in CaseWarning.objects.filter(case__in=[c.pk for c in cases])}
     new, updated, events, changes = [], [], [], []
@@ -178,6 +190,13 @@ def _evaluate_chunk(cases, ctx: F.Context, notify: bool, report: RunReport, link
             updated.append(old)
         if before != v.level:
             changes.append((case, before, v))
+            if not links_current:  # what moved for others: only the hook asks (the daily run does all)
+                report.recoloured.update(case._person_keys)
+        if not links_current and (old is None or _group_facts(old.facts_by_window) != _group_facts(v.by_window)):
+            # this case joined or left a dispute (or its failure count moved): the other reports of
+            # that dispute count differently now
+            report.regrouped.update(case._person_keys)
+            report.same_cases |= case._same_pks
     # one transaction per chunk: rows, history and notices of a colour change are written together
     with transaction.atomic():
         if new:
@@ -199,6 +218,13 @@ def _evaluate_chunk(cases, ctx: F.Context, notify: bool, report: RunReport, link
                                        notified=sent, created_at=ctx.now))
         if events:
             WarningEvent.objects.bulk_create(events, batch_size=500)
+
+
+GROUP_FACTS = ("报告次数", "报警次数", "调解失败次数")  # facts other cases of the same dispute share
+
+
+def _group_facts(by_window: dict) -> dict:
+    return {str(w): tuple((f or {}).get(name) for name in GROUP_FACTS) for w, f in (by_window or {}).items()}
 
 
 def evaluate_all(now: dt.datetime | None = None, notify: bool = True) -> RunReport:

@@ -89,11 +89,14 @@ def usable_phone_bidx(party) -> str:
 # --- per-run context -------------------------------------------------------------------------------
 class Context:
     """What every case of a run shares: states and outcomes from metadata, the key-person index,
-    the configuration and 'now'."""
+    the configuration and 'now'.
+
+    The key-person index is filled on demand (``need_key_people``): a run over many records loads
+    every active 重点人 once (``load_all_key_people``), the re-evaluation of one changed case only
+    the few blind indexes its parties carry — the register may hold thousands of people."""
 
     def __init__(self, config, now: dt.datetime | None = None):
         from cases.workbench import closed_states, success_outcomes
-        from extensions.escalation.models import KeyPerson
         from lowcode import registry
 
         self.config = config
@@ -103,16 +106,46 @@ class Context:
         self.failure = {c for c, e in registry.get_dictionary("mediation_outcome").items()
                         if e.attrs.get("counts_as_failure")}
         self.tag_labels = {c: e.label for c, e in registry.get_dictionary("case_tag").items()}
-        self.key_people: dict[str, str] = {}
-        for kp in KeyPerson.objects.filter(active=True).only("name", "id_number_bidx", "phone_bidx"):
-            for bidx in (kp.id_number_bidx, kp.phone_bidx):
-                if bidx:
-                    self.key_people[bidx] = kp.name
+        self.key_people: dict[str, str] = {}   # blind index → name, for the indexes asked so far
+        self._key_all = False
+        self._key_asked: set[str] = set()
         self.police = set(config.setting("police_channels", []) or [])
         self.amount_fields = list(config.setting("amount_fields", []) or [])
 
     def since(self, days: int) -> dt.datetime:
         return self.now - dt.timedelta(days=days)
+
+    def load_all_key_people(self) -> None:
+        from extensions.escalation.models import KeyPerson
+
+        if self._key_all:
+            return
+        for kp in KeyPerson.objects.filter(active=True).only("name", "id_number_bidx", "phone_bidx"):
+            for bidx in (kp.id_number_bidx, kp.phone_bidx):
+                if bidx:
+                    self.key_people[bidx] = kp.name
+        self._key_all = True
+
+    def need_key_people(self, bidxs) -> None:
+        """Make ``key_people`` answer for these blind indexes (one query for the unasked ones)."""
+        from django.db.models import Q
+
+        from extensions.escalation.models import KeyPerson
+
+        if self._key_all:
+            return
+        missing = {b for b in bidxs if b} - self._key_asked
+        if not missing:
+            return
+        if len(missing) > 2000:  # a large batch: the whole register is the cheaper query
+            self.load_all_key_people()
+            return
+        self._key_asked |= missing
+        rows = KeyPerson.objects.filter(Q(id_number_bidx__in=missing) | Q(phone_bidx__in=missing), active=True)
+        for kp in rows.only("name", "id_number_bidx", "phone_bidx"):
+            for bidx in (kp.id_number_bidx, kp.phone_bidx):
+                if bidx:
+                    self.key_people[bidx] = kp.name
 
 
 def tokens(text: str) -> set[str]:
@@ -123,11 +156,14 @@ def tokens(text: str) -> set[str]:
 
 def keyword_hits(texts: list[str], keywords: dict[str, str]) -> list[str]:
     """Keywords found as whole jieba tokens (so 打人 matches 当场打人 but not 打人参 …)."""
+    from extensions.escalation.config import teach_jieba
+
     found = set()
     for text in texts:
         # tokenising is the expensive part: only texts that contain a keyword at all
         if not text or not any(w in text for w in keywords):
             continue
+        teach_jieba(keywords)
         toks = tokens(text)
         found |= {w for w in keywords if w in toks}
     return sorted(found)

@@ -36,10 +36,11 @@ def attach_links(cases) -> None:
         _link_attrs(c, rows.get(c.pk, []))
 
 
-def sync_links(cases) -> set[str]:
+def sync_links(cases, relinked: set | None = None) -> set[str]:
     """Refresh the PersonCase rows of ``cases`` from their parties (decrypted: a masked value
     identifies nobody); sets the link attributes. Returns every person key that gained or lost a
-    case, or still has one of them."""
+    case, or still has one of them; ``relinked`` (when given) receives only the keys that gained
+    or lost one."""
     from cases.models import Party
     from extensions.escalation.models import PersonCase
 
@@ -67,6 +68,11 @@ def sync_links(cases) -> set[str]:
     for pc in moved:
         w = wanted[(pc.person_key, pc.case_id)]
         pc.region_path, pc.party_id, pc.phone_bidx = w.region_path, w.party_id, w.phone_bidx
+    if relinked is not None:
+        relinked.update(k for k, _ in wanted.keys() - existing.keys())
+        relinked.update(k for k, _ in existing.keys() - wanted.keys())
+    if not (stale or new or moved):
+        return {k for k, _ in wanted} | {k for k, _ in existing}
     with transaction.atomic():
         if stale:
             PersonCase.objects.filter(pk__in=stale).delete()
@@ -145,6 +151,8 @@ def _person_data(keys: list[str], ctx: F.Context, oldest: dt.datetime) -> dict[s
             by_id[r["id_number_bidx"]].append(r)
         if r["phone_bidx"]:
             by_phone[r["phone_bidx"]].append(r)
+    ctx.need_key_people({k.split(":", 1)[1] for k in keys if not k.startswith("name:")}
+                        | {p for d in data.values() for p in d["phones"]})
     for k, d in data.items():
         rows = []
         if k.startswith("id:"):

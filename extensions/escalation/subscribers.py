@@ -1,12 +1,30 @@
 """Incremental re-evaluation on the engine's hooks (lowcode.hooks, run after commit):
 
-- a case changed → its colour; the other recent open cases of its parties (their 重复当事人 fact
-  moved); the 预警名单 rows of its parties;
-- a clue changed (ingest chunk, assign, convert) → the cases the duplicate model holds to be the
-  same dispute (报告次数/报警次数 moved) and the people the clue names;
-- a case deleted → people left without cases leave the list.
-The daily job (tasks.evaluate_daily) repairs anything a failed subscriber missed."""
+- a case changed → its colour and the 预警名单 rows of its parties (old and new). Other cases
+  only when something they read moved: when its person links moved (a party added, removed, or
+  identified differently: other ID / phone), the other recent open cases of the people who gained
+  or lost the case (their 当事人最多纠纷数); when its same-dispute facts moved (报告次数, 报警次数,
+  调解失败次数 — it joined or left a dispute, or a mediation failed), the cases of that dispute and
+  the recent open cases of its people; then the people of those cases whose colour changed. An
+  edit that moves none of these (the usual save) touches this case and its own people only;
+- a clue changed (assign, convert, close, admin edit) → the cases the duplicate model holds to be
+  the same dispute (报告次数/报警次数 moved) and the people the clue names;
+- a case deleted → people left without cases leave the list;
+- an ingest chunk (``records_ingested``: up to 1,000 clues or cases written in bulk) → the same
+  as above for all of them, queued as one django-q2 task (``tasks.reevaluate``) rather than run
+  inside the ingest: the re-evaluation of a chunk costs more than the ingest's whole per-chunk
+  budget (2,000 records/s ≈ 0.5 s per 1,000; figures in docs/architecture.md, escalation
+  section), queuing it is one row. Inline under tests and with ``Q_CLUSTER`` sync (``ingest_async``,
+  the duplicate model's policy). Without a worker the task waits; the daily job covers it. With
+  several workers it may run before the duplicate model's queued check of the same chunk: then
+  报告次数 of those cases lags until their next change or the daily run.
+The daily job (tasks.evaluate_daily) repairs anything a failed subscriber missed.
+
+The metadata version is read once per call (``registry.pin_version_for_request``) instead of once
+per dictionary lookup, and the warning configuration is loaded once and shared by every step."""
 from __future__ import annotations
+
+from contextlib import contextmanager
 
 from lowcode import hooks
 
@@ -16,22 +34,43 @@ RELATED_LIMIT = 50
 def install() -> None:
     hooks.subscribe("records_changed", records_changed)
     hooks.subscribe("records_deleted", records_deleted)
+    hooks.subscribe("records_ingested", records_ingested)
+
+
+@contextmanager
+def pinned_metadata():
+    """One metadata-version read for the whole call (as a request does), not one per lookup."""
+    from lowcode import registry
+
+    token = registry.pin_version_for_request()
+    try:
+        yield
+    finally:
+        registry.unpin_version(token)
 
 
 def records_changed(kind: str, ids, **_):
-    from extensions.escalation import config as config_mod
-    from extensions.escalation import evaluate, party
-
     ids = [i for i in ids if i is not None]
     if not ids:
         return
+    with pinned_metadata():
+        _records_changed(kind, ids)
+
+
+def _records_changed(kind: str, ids):
+    from extensions.escalation import config as config_mod
+    from extensions.escalation import evaluate, party
+
     cfg = config_mod.load()
     if kind == "case":
         report = evaluate.evaluate_cases(ids, cfg=cfg)
-        related = related_open_cases(report.persons, exclude=ids, cfg=cfg)
+        persons = set(report.persons)
+        related = related_open_cases(report.relinked | report.regrouped, exclude=ids, cfg=cfg)
+        related += sorted(report.same_cases - set(ids) - set(related))
         if related:
-            evaluate.evaluate_cases(related, cfg=cfg, report=report)
-        party.evaluate_persons(report.persons, cfg=cfg)
+            more = evaluate.evaluate_cases(related, cfg=cfg)
+            persons |= more.recoloured | more.relinked
+        party.evaluate_persons(persons, cfg=cfg)
     elif kind == "clue":
         case_ids = set()
         try:
@@ -45,6 +84,55 @@ def records_changed(kind: str, ids, **_):
         if case_ids:
             persons |= evaluate.evaluate_cases(sorted(case_ids), cfg=cfg).persons
         party.evaluate_persons(persons, cfg=cfg)
+
+
+def ingest_async() -> bool:
+    """Queue the re-evaluation of an ingest chunk instead of running it here? The same policy as
+    the duplicate model's (extensions.dedup.subscribers.ingest_async): explicit
+    ``settings.ESCALATION_INGEST_ASYNC``, else inline when ``Q_CLUSTER`` says ``sync`` and under
+    tests, else queued."""
+    from django.conf import settings
+
+    explicit = getattr(settings, "ESCALATION_INGEST_ASYNC", None)
+    if explicit is not None:
+        return bool(explicit)
+    if (getattr(settings, "Q_CLUSTER", None) or {}).get("sync"):
+        return False
+    return not getattr(settings, "TESTING", False)
+
+
+def records_ingested(channel: str, kind: str, record_keys, **_):
+    """Re-evaluate what an ingest chunk wrote — queued (see the module docstring)."""
+    import logging
+
+    from extensions.escalation import tasks
+
+    target, ids = ingested_ids(kind, record_keys)
+    if not ids:
+        return
+    if ingest_async():
+        from django_q.tasks import async_task
+
+        try:
+            async_task(tasks.REEVALUATE_FUNC, target, ids, task_name=f"升级预警重算 {channel} {len(ids)} 条"[:100],
+                       group="escalation", sync=False)
+            return
+        except Exception:  # noqa: BLE001 — no queue: the daily job catches up; do not stall the ingest
+            logging.getLogger(__name__).exception("escalation: could not queue the re-evaluation of %s %s",
+                                                  len(ids), target)
+            return
+    tasks.reevaluate(target, ids)
+
+
+def ingested_ids(kind: str, record_keys) -> tuple[str, list[int]]:
+    """("clue" | "case", primary keys) of the records an ingest chunk wrote (one query)."""
+    from clues.models import Clue, RawRecord
+
+    keys = list(record_keys)
+    if kind == "case":
+        return "case", list(RawRecord.objects.filter(record_key__in=keys, case__isnull=False)
+                            .values_list("case_id", flat=True))
+    return "clue", list(Clue.objects.filter(record_key__in=keys).values_list("id", flat=True))
 
 
 def records_deleted(kind: str, ids, **_):
