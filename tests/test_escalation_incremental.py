@@ -146,7 +146,9 @@ def _ingest(path, capture):
 
 
 def test_an_ingest_chunk_updates_the_list_at_once_under_tests(world, tmp_path, django_capture_on_commit_callbacks):
-    assert subscribers.ingest_async() is False
+    from lowcode import hooks
+
+    assert hooks.queue_enabled() is False
     before = PartyWarning.objects.get(name="李四").facts
     assert before["报警次数"] == 0
     _ingest(_police_calls(tmp_path, 2, LI["phone"]), django_capture_on_commit_callbacks)
@@ -160,12 +162,11 @@ def test_with_a_worker_expected_the_chunk_is_queued_and_the_task_catches_up(
     import django_q.tasks
     from django.utils.module_loading import import_string
 
-    settings.ESCALATION_INGEST_ASYNC = True
-    settings.DEDUP_INGEST_ASYNC = False  # the duplicate check inline, so only ours is queued
+    settings.HOOKS_QUEUE = True
     queued = []
     monkeypatch.setattr(django_q.tasks, "async_task", lambda func, *args, **kw: queued.append((func, args, kw)))
     _ingest(_police_calls(tmp_path, 2, LI["phone"]), django_capture_on_commit_callbacks)
-    assert [kw.get("group") for _, _, kw in queued] == ["escalation"]
+    assert [args[0] for _, args, _ in queued] == ["records_ingested"]  # one task for the chunk
     assert PartyWarning.objects.get(name="李四").facts["报警次数"] == 0  # the ingest did not pay for it
     for func, args, _ in queued:  # what the worker does
         import_string(func)(*args)

@@ -76,3 +76,60 @@ def test_an_ingest_chunk_announces_the_records_it_wrote_once(world, heard, djang
     with django_capture_on_commit_callbacks(execute=True):
         ingest("hotline12345", sample)  # the same file again: nothing new, nothing announced
     assert [c for c in heard if "record_keys" in c] == []
+
+
+# --- queued subscribers (heavy work on an ingest chunk) ----------------------------------------
+@pytest.fixture
+def queued_pair():
+    """Two queued subscribers of one event, recording their order."""
+    order = []
+
+    def first(**payload):
+        order.append(("first", payload))
+
+    def second(**payload):
+        order.append(("second", payload))
+
+    hooks.subscribe("test_event", first, queued=True)
+    hooks.subscribe("test_event", second, queued=True)
+    yield order
+    hooks.unsubscribe("test_event", first)
+    hooks.unsubscribe("test_event", second)
+
+
+def test_queued_subscribers_run_inline_after_commit_under_tests(db, queued_pair, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        hooks.fire("test_event", record_keys=["a:1"])
+        assert queued_pair == []  # not before the commit
+    assert queued_pair == [("first", {"record_keys": ["a:1"]}), ("second", {"record_keys": ["a:1"]})]
+
+
+def test_with_a_worker_expected_one_task_carries_the_event_and_runs_the_subscribers_in_order(
+        db, queued_pair, settings, monkeypatch, django_capture_on_commit_callbacks):
+    import django_q.tasks
+
+    settings.HOOKS_QUEUE = True
+    tasks = []
+    monkeypatch.setattr(django_q.tasks, "async_task", lambda func, *args, **kw: tasks.append((func, args)))
+    with django_capture_on_commit_callbacks(execute=True):
+        hooks.fire("test_event", record_keys=["a:1", "a:2"])
+    assert queued_pair == []  # the writer paid one queued task, not the subscribers' work
+    assert tasks == [(hooks.QUEUED_TASK, ("test_event", {"record_keys": ["a:1", "a:2"]}))]
+    func, args = tasks[0]
+    assert func == "lowcode.hooks.run_queued"
+    hooks.run_queued(*args)  # what the worker does
+    assert [name for name, _ in queued_pair] == ["first", "second"]
+
+
+def test_when_the_queue_is_unreachable_the_subscribers_run_inline(db, queued_pair, settings, monkeypatch,
+                                                                   django_capture_on_commit_callbacks):
+    import django_q.tasks
+
+    settings.HOOKS_QUEUE = True
+
+    def down(*args, **kwargs):
+        raise ConnectionError("队列不可用")
+    monkeypatch.setattr(django_q.tasks, "async_task", down)
+    with django_capture_on_commit_callbacks(execute=True):
+        hooks.fire("test_event", record_keys=["a:9"])
+    assert [name for name, _ in queued_pair] == ["first", "second"]

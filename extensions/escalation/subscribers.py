@@ -11,13 +11,12 @@
   the same dispute (报告次数/报警次数 moved) and the people the clue names;
 - a case deleted → people left without cases leave the list;
 - an ingest chunk (``records_ingested``: up to 1,000 clues or cases written in bulk) → the same
-  as above for all of them, queued as one django-q2 task (``tasks.reevaluate``) rather than run
-  inside the ingest: the re-evaluation of a chunk costs more than the ingest's whole per-chunk
-  budget (2,000 records/s ≈ 0.5 s per 1,000; figures in docs/architecture.md, escalation
-  section), queuing it is one row. Inline under tests and with ``Q_CLUSTER`` sync (``ingest_async``,
-  the duplicate model's policy). Without a worker the task waits; the daily job covers it. With
-  several workers it may run before the duplicate model's queued check of the same chunk: then
-  报告次数 of those cases lags until their next change or the daily run.
+  as above for all of them, as a *queued* subscriber (``lowcode.hooks``: one django-q2 task per
+  chunk runs the queued subscribers in order — the duplicate model's check first, so 报告次数
+  reads its fresh verdicts): the re-evaluation of a chunk costs more than the ingest's whole
+  per-chunk budget (2,000 records/s ≈ 0.5 s per 1,000; figures in docs/architecture.md,
+  escalation section). Inline under tests and with ``Q_CLUSTER`` sync. Without a worker the task
+  waits; the daily job covers it.
 The daily job (tasks.evaluate_daily) repairs anything a failed subscriber missed.
 
 The metadata version is read once per call (``registry.pin_version_for_request``) instead of once
@@ -34,7 +33,7 @@ RELATED_LIMIT = 50
 def install() -> None:
     hooks.subscribe("records_changed", records_changed)
     hooks.subscribe("records_deleted", records_deleted)
-    hooks.subscribe("records_ingested", records_ingested)
+    hooks.subscribe("records_ingested", records_ingested, queued=True)
 
 
 @contextmanager
@@ -86,53 +85,13 @@ def _records_changed(kind: str, ids):
         party.evaluate_persons(persons, cfg=cfg)
 
 
-def ingest_async() -> bool:
-    """Queue the re-evaluation of an ingest chunk instead of running it here? The same policy as
-    the duplicate model's (extensions.dedup.subscribers.ingest_async): explicit
-    ``settings.ESCALATION_INGEST_ASYNC``, else inline when ``Q_CLUSTER`` says ``sync`` and under
-    tests, else queued."""
-    from django.conf import settings
-
-    explicit = getattr(settings, "ESCALATION_INGEST_ASYNC", None)
-    if explicit is not None:
-        return bool(explicit)
-    if (getattr(settings, "Q_CLUSTER", None) or {}).get("sync"):
-        return False
-    return not getattr(settings, "TESTING", False)
-
-
 def records_ingested(channel: str, kind: str, record_keys, **_):
-    """Re-evaluate what an ingest chunk wrote — queued (see the module docstring)."""
-    import logging
-
-    from extensions.escalation import tasks
+    """Re-evaluate what an ingest chunk wrote (a queued subscriber, see the module docstring)."""
+    from clues.signals import ingested_ids
 
     target, ids = ingested_ids(kind, record_keys)
-    if not ids:
-        return
-    if ingest_async():
-        from django_q.tasks import async_task
-
-        try:
-            async_task(tasks.REEVALUATE_FUNC, target, ids, task_name=f"升级预警重算 {channel} {len(ids)} 条"[:100],
-                       group="escalation", sync=False)
-            return
-        except Exception:  # noqa: BLE001 — no queue: the daily job catches up; do not stall the ingest
-            logging.getLogger(__name__).exception("escalation: could not queue the re-evaluation of %s %s",
-                                                  len(ids), target)
-            return
-    tasks.reevaluate(target, ids)
-
-
-def ingested_ids(kind: str, record_keys) -> tuple[str, list[int]]:
-    """("clue" | "case", primary keys) of the records an ingest chunk wrote (one query)."""
-    from clues.models import Clue, RawRecord
-
-    keys = list(record_keys)
-    if kind == "case":
-        return "case", list(RawRecord.objects.filter(record_key__in=keys, case__isnull=False)
-                            .values_list("case_id", flat=True))
-    return "clue", list(Clue.objects.filter(record_key__in=keys).values_list("id", flat=True))
+    if ids:
+        records_changed(kind=target, ids=ids)
 
 
 def records_deleted(kind: str, ids, **_):

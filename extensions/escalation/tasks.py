@@ -1,20 +1,10 @@
-"""django-q2 entry points: the daily re-evaluation of every case and person (schedule
-"升级预警每日研判", created by migration escalation.0002 or ``evaluate_warnings --install-schedule``)
-— daily because facts move with time alone: 超期天数 grows, reports fall out of the N-day window —
-and ``reevaluate``, the queued re-evaluation of one ingest chunk (subscribers.records_ingested)."""
+"""django-q2 entry point: the daily re-evaluation of every case and person (schedule
+"升级预警每日研判", created by migration escalation.0002 or ``evaluate_warnings --install-schedule``).
+Daily because facts move with time alone: 超期天数 grows, reports fall out of the N-day window."""
 from __future__ import annotations
 
 SCHEDULE_NAME = "升级预警每日研判"
 SCHEDULE_FUNC = "extensions.escalation.tasks.evaluate_daily"
-REEVALUATE_FUNC = "extensions.escalation.tasks.reevaluate"
-
-
-def reevaluate(kind: str, ids) -> int:
-    """What the ``records_changed`` hook does, for the records of one ingest chunk."""
-    from extensions.escalation.subscribers import records_changed
-
-    records_changed(kind=kind, ids=list(ids))
-    return len(ids)
 
 
 def evaluate_daily(now=None) -> dict:
