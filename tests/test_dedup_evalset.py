@@ -24,3 +24,23 @@ def test_model_quality_on_a_small_seed_stays_near_the_targets():
     res = evalset.evaluate(evalset.predict(recs, Conf.from_shipped()), labels)
     assert res["same"]["f1"] >= 0.95, res
     assert res["similar"]["f1"] >= 0.8, res
+
+
+def test_the_bulk_shortcut_gives_exactly_the_full_comparisons_verdicts():
+    """score.compare without explain_none (rebuild, ingest, evaluation) skips pairs that cannot
+    reach a threshold: every pair must still get the very verdict and score of the full path."""
+    from extensions.dedup import features, score
+
+    conf = Conf.from_shipped()
+    recs, _ = evalset.generate(9, 120)
+    sigs = [features.build(r, conf) for r in recs]
+    seen = set()
+    for i, a in enumerate(sigs):
+        for b in sigs[i + 1:]:
+            full = score.compare(a, b, conf)
+            quick = score.compare(a, b, conf, explain_none=False)
+            assert quick[:2] == full[:2], (a["key"], b["key"], full, quick)
+            if quick[0]:
+                assert quick[2] == full[2]
+            seen.add(full[0])
+    assert seen == {None, "same", "similar"}

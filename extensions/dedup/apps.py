@@ -14,5 +14,5 @@ class DedupConfig(AppConfig):
 
         hooks.subscribe("records_changed", subscribers.records_changed)
         hooks.subscribe("records_deleted", subscribers.records_deleted)
-        hooks.subscribe("records_ingested", subscribers.records_ingested)
+        hooks.subscribe("records_ingested", subscribers.records_ingested, queued=True)
         panels.register()

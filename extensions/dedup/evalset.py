@@ -253,7 +253,7 @@ def predict(recs: list[dict], conf) -> dict:
         for j, n in shared.most_common(conf.max_candidates):
             if n < 2:
                 break
-            verdict, value, _ = score.compare(s, sigs[j], conf, shingles[i], shingles[j])
+            verdict, value, _ = score.compare(s, sigs[j], conf, shingles[i], shingles[j], explain_none=False)
             if verdict:
                 out[tuple(sorted((s["key"], sigs[j]["key"])))] = verdict
     return out

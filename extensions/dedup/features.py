@@ -179,17 +179,17 @@ def minhash_bands(tokens: set[str]) -> list[int]:
 def blocks(sig: dict) -> list[int]:
     """Blocking keys: records sharing a strong one, or two of any (within the time window), are
     candidates (see ``strong_blocks``)."""
-    strong, weak = _block_keys(sig)
+    strong, weak = block_keys(sig)
     return sorted(strong | weak)
 
 
 def strong_blocks(sig: dict) -> set[int]:
     """The keys that alone make a candidate: party identity, the exact address, an organisation.
     A door, an estate or one MinHash band alone is shared by too many unrelated records."""
-    return _block_keys(sig)[0]
+    return block_keys(sig)[0]
 
 
-def _block_keys(sig: dict) -> tuple[set[int], set[int]]:
+def block_keys(sig: dict) -> tuple[set[int], set[int]]:
     keys = set()
     for p in sig["parties"]:
         if p["i"]:

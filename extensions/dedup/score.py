@@ -80,13 +80,39 @@ def jaccard(a: set, b: set) -> float:
     return inter / (len(a) + len(b) - inter)
 
 
-def compare(a: dict, b: dict, conf, sh_a: set | None = None, sh_b: set | None = None):
-    """(verdict or None, score, reasons) for two signature dicts."""
+def _hopeless(a: dict, b: dict, conf, gap: int, place: float, person: float) -> bool:
+    """True when no matter evidence could lift the pair to a verdict (matter ≤ its maximum)."""
+    w = conf.weights
+    matter_max = max(1.0, w.get("amount_conflict", 0.6)) * max(1.0, w.get("type_conflict", 0.6))
+    base = w.get("person_base", 0.35)
+    if gap <= conf.same_window_days and matter_max * (base + (1 - base) * person) >= conf.same_threshold:
+        return False
+    if gap > conf.similar_window_days:
+        return True
+    if person * w.get("person_similar", 1.0) >= conf.similar_threshold:
+        return False
+    same_type = a["case_type"] and a["case_type"] == b["case_type"]
+    if not same_type:
+        return True
+    group_window = conf.same_window_days * w.get("group_window_factor", 2)
+    employer = gap <= group_window and not set(a["employers"]).isdisjoint(b["employers"])
+    return not (employer or (place >= 0.7 and gap <= conf.same_window_days))
+
+
+def compare(a: dict, b: dict, conf, sh_a: set | None = None, sh_b: set | None = None, explain_none: bool = True):
+    """(verdict or None, score, reasons) for two signature dicts.
+
+    Without ``explain_none`` (bulk callers: most candidate pairs get no verdict) a pair that
+    cannot reach either threshold even with the best possible matter evidence is answered before
+    the text is compared, and no reasons are worded for it — the same verdicts, a fraction of
+    the work."""
     w = conf.weights
     ps = conf.person_scores
     gap = abs(a["day"] - b["day"])
     place, place_why = _place(a, b)
     person, person_why = _person(a["parties"], b["parties"], ps, place)
+    if not explain_none and _hopeless(a, b, conf, gap, place, person):
+        return None, 0.0, []
     sh_a = sh_a if sh_a is not None else set(a["shingles"].split())
     sh_b = sh_b if sh_b is not None else set(b["shingles"].split())
     text = jaccard(sh_a, sh_b)
@@ -111,31 +137,34 @@ def compare(a: dict, b: dict, conf, sh_a: set | None = None, sh_b: set | None = 
     base = w.get("person_base", 0.35)
     same = matter * (base + (1 - base) * person) if gap <= conf.same_window_days else 0.0
 
-    reasons = [r for r in (person_why, place_why) if r]
-    if am_a & am_b:
-        reasons.append("金额/数量一致：" + "、".join(sorted(am_a & am_b)[:3]))
-    elif amount < 0:
-        reasons.append("金额/数量不同")
-    if employer:
-        reasons.append("涉及单位一致：" + "、".join(sorted(set(a["employers"]) & set(b["employers"]))[:2]))
-    if same_type:
-        reasons.append("案件类型相同")
-    reasons.append(f"文本相似度 {text:.2f}")
-    reasons.append(f"相隔 {gap} 天")
+    def reasons() -> list[str]:
+        out = [r for r in (person_why, place_why) if r]
+        if am_a & am_b:
+            out.append("金额/数量一致：" + "、".join(sorted(am_a & am_b)[:3]))
+        elif amount < 0:
+            out.append("金额/数量不同")
+        if employer:
+            out.append("涉及单位一致：" + "、".join(sorted(set(a["employers"]) & set(b["employers"]))[:2]))
+        if same_type:
+            out.append("案件类型相同")
+        out.append(f"文本相似度 {text:.2f}")
+        out.append(f"相隔 {gap} 天")
+        return out
 
     if same >= conf.same_threshold:
-        return "same", round(min(same, 1.0), 3), reasons
+        return "same", round(min(same, 1.0), 3), reasons()
     if gap > conf.similar_window_days:
-        return None, 0.0, reasons
+        return None, 0.0, reasons() if explain_none else []
     # 同案不同人: the same named organisation within weeks, or the same door within the same-case window
     group_window = conf.same_window_days * w.get("group_window_factor", 2)
     group = matter if same_type and ((employer and gap <= group_window)
                                      or (place >= 0.7 and gap <= conf.same_window_days)) else 0.0
     similar = max(person * w.get("person_similar", 1.0), group)
     if similar >= conf.similar_threshold:
+        out = reasons()
         if person * w.get("person_similar", 1.0) >= group:
-            reasons.insert(0, "同人不同案")
+            out.insert(0, "同人不同案")
         else:
-            reasons.insert(0, "同案不同人")
-        return "similar", round(min(similar, 1.0), 3), reasons
-    return None, 0.0, reasons
+            out.insert(0, "同案不同人")
+        return "similar", round(min(similar, 1.0), 3), out
+    return None, 0.0, reasons() if explain_none else []

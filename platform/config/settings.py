@@ -209,6 +209,10 @@ Q_CLUSTER = {
     "label": "后台任务",
 }
 
+# Extensions' heavy hook work (the duplicate check and the warnings of an ingest chunk) runs in
+# this queue (lowcode.hooks, queued subscribers); "0" runs it inline after the ingest's commit.
+HOOKS_QUEUE = None if os.environ.get("HOOKS_QUEUE", "") == "" else os.environ["HOOKS_QUEUE"] != "0"
+
 # --- simple-history -------------------------------------------------------------------
 SIMPLE_HISTORY_REVERT_DISABLED = False
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = False
