@@ -74,3 +74,39 @@ def test_rejected_records_report_neutralises_formula_cells(rules, tmp_path):
     excerpts = [row[5] for row in rows]
     assert excerpts == ["'" + d for d in dangerous]  # still readable, no longer a formula
     assert {row[1] for row in rows} == {"'=cmd.jsonl"}
+
+
+def test_chunks_split_where_a_record_repeats_and_a_file_breaking_off_keeps_what_came_before(
+        rules, tmp_path, monkeypatch):
+    from clues import ingest as ingest_module
+    from clues import readers
+    from clues.models import RawRecord
+
+    monkeypatch.setattr(ingest_module, "CHUNK", 5)  # many chunks from a small file
+    path = tmp_path / "repeat.jsonl"
+    with path.open("w", encoding="utf-8") as fh:
+        for i in range(23):
+            if i == 11:
+                fh.write('{"这一行": 不是 JSON\n')
+            fh.write(json.dumps(hotline_record(i), ensure_ascii=False) + "\n")
+            if i == 7:  # reported again at once, changed: the second report must see the first
+                fh.write(json.dumps({**hotline_record(i), "诉求内容": "再次反映：仍未解决"}, ensure_ascii=False) + "\n")
+    result = ingest_module.ingest("hotline12345", path)
+    assert result.counts == {"read": 25, "new": 23, "updated": 1, "unchanged": 0, "rejected": 1}
+    assert RawRecord.objects.get(record_key="hotline12345:BIG000007").versions.count() == 1
+
+    real_items = readers.Source.items
+
+    def breaks_after_17(self):
+        for n, item in enumerate(real_items(self)):
+            if n == 17:
+                raise readers.FileRejected("文件在第 18 行处损坏，后续内容无法读取")
+            yield item
+    monkeypatch.setattr(readers.Source, "items", breaks_after_17)
+    other = tmp_path / "cut.jsonl"
+    other.write_text("".join(json.dumps({**hotline_record(100 + i)}, ensure_ascii=False) + "\n" for i in range(23)),
+                     encoding="utf-8")
+    cut = ingest_module.ingest("hotline12345", other)
+    assert "损坏" in cut.file_error
+    assert cut.counts == {"read": 18, "new": 17, "updated": 0, "unchanged": 0, "rejected": 1}
+    assert RawRecord.objects.filter(record_key__startswith="hotline12345:BIG0001").count() == 17

@@ -4,8 +4,10 @@
     result.counts  → {"read": N, "new": N, "updated": N, "unchanged": N, "rejected": N}
 
 How it stays fast and safe:
-- the file is streamed (readers.py) and handled in chunks of CHUNK records; on PostgreSQL the
-  next chunk is read and cleaned in a second thread while this one writes (prefetch.py);
+- the file is streamed (readers.py) and handled in chunks of CHUNK records (``_pieces`` reads
+  and cleans, ``Run.write`` writes; one thread: a reading thread ahead of the writer was measured
+  to gain nothing — both sides are Python under one GIL, and PostgreSQL's share already overlaps
+  with the streamed COPY);
 - per chunk, one query fetches the stored hashes of the chunk's record keys; identical records are
   only counted (one UPDATE of last_seen/times_seen for the whole chunk);
 - new records are written with bulk inserts inside one transaction (raw, clue/case, parties,
@@ -21,7 +23,6 @@ Invariant: read == new + updated + unchanged + rejected.
 """
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
 import json
@@ -617,7 +618,7 @@ def _report_progress(batch: IngestBatch, fraction: float | None) -> None:
 
 
 def _pieces(source, compiled: CompiledRule, channel: Channel, display: str, deriver: Deriver):
-    """Read and clean the file chunk by chunk (the reading side; no database writes).
+    """Read and clean the file chunk by chunk (no database writes).
 
     A chunk ends after CHUNK records, or before a record whose id is already in it (the second
     report of a record in one file must see the first one stored). Raises WrongFile with
@@ -661,15 +662,6 @@ def _pieces(source, compiled: CompiledRule, channel: Channel, display: str, deri
         raise
 
 
-def _pipelined() -> bool:
-    """Read/clean in a second thread while this one writes: PostgreSQL, outside a transaction (the
-    reading thread has its own connection and must see the same committed reference data)."""
-    from django.db import connection
-
-    return (getattr(settings, "INGEST_PIPELINE", True) and connection.vendor == "postgresql"
-            and not connection.in_atomic_block)
-
-
 @_pinned_metadata
 def ingest(channel_key: str, path_or_stream, origin: str = "command", user=None, name: str = "",
            batch: IngestBatch | None = None) -> IngestResult:
@@ -678,8 +670,6 @@ def ingest(channel_key: str, path_or_stream, origin: str = "command", user=None,
     source key without channel and rule. ``batch``: an existing (queued) batch to run under — the
     background upload creates it when the file arrives; its counts and percent are updated
     after every chunk."""
-    from clues.prefetch import Prefetched
-
     rule, channel = _rule_for(channel_key)
     compiled = compile_rule(rule)
     display = name or (Path(path_or_stream).name if isinstance(path_or_stream, (str, Path))
@@ -702,12 +692,9 @@ def ingest(channel_key: str, path_or_stream, origin: str = "command", user=None,
     source = None
     try:
         source = readers.Source(path_or_stream, display)
-        pieces = _pieces(source, compiled, channel, display, deriver)
-        stream = Prefetched(pieces) if _pipelined() else contextlib.nullcontext(pieces)
-        with stream as chunks:
-            for piece in chunks:
-                take(piece)
-                _report_progress(batch, piece.fraction)
+        for piece in _pieces(source, compiled, channel, display, deriver):
+            take(piece)
+            _report_progress(batch, piece.fraction)
         if batch.read == 0:
             result.file_error = "文件为空，没有任何记录"
             run.rejections.append(Rejection(batch=batch, line=None, reason=result.file_error))

@@ -169,9 +169,6 @@ IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(20 * 1024 * 1024))
 IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "20000"))
 EXPORT_MAX_ROWS = int(os.environ.get("EXPORT_MAX_ROWS", "50000"))
 INGEST_MAX_BYTES = int(os.environ.get("INGEST_MAX_BYTES", str(60 * 1024 * 1024)))
-# On PostgreSQL, read and clean the next chunk in a second thread while this one writes
-# (clues/prefetch.py); "0" keeps one thread.
-INGEST_PIPELINE = os.environ.get("INGEST_PIPELINE", "1") != "0"
 
 # --- cache ----------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")

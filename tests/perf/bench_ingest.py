@@ -298,7 +298,7 @@ def print_table(res: dict, total: int, world: dict) -> bool:
           f"growth {growth:+.0f} MB — target ≤ +{FLAT_TOLERANCE_MB:.0f} MB (flat): {'PASS' if flat else 'FAIL'}")
     cpu = res["cpu_python"] + res["cpu_postgres"]
     if cpu:  # the machine may be shared: CPU time tells what the run itself cost
-        print(f"CPU time (both threads): python {res['cpu_python']:.1f} s + PostgreSQL backend {res['cpu_postgres']:.1f} s = {cpu:.1f} s "
+        print(f"CPU time: python {res['cpu_python']:.1f} s + PostgreSQL backend {res['cpu_postgres']:.1f} s = {cpu:.1f} s "
               f"→ {res['records'] / cpu:,.0f} records per CPU-second (wall clock {res['seconds']:.1f} s; "
               f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)")
     print(f"setup (migrate, metadata, rules, regions, addresses): {world['seconds']:.1f} s; addresses: {world['addresses']}")
@@ -311,9 +311,6 @@ def main(argv=None) -> int:
     ap.add_argument("--files-per-channel", type=int, default=10)
     ap.add_argument("--profile", action="store_true", help="cProfile the ingest; print the top 15 (cumulative)")
     ap.add_argument("--keep-files", action="store_true", help="keep the generated JSON Lines files")
-    ap.add_argument("--serial", action="store_true",
-                    help="read/clean and write in one thread (INGEST_PIPELINE off; implied by --profile, "
-                         "which sees one thread only)")
     ap.add_argument("--without-hooks", action="store_true",
                     help="detach the extensions' records_ingested subscribers (default: attached, see above)")
     args = ap.parse_args(argv)
@@ -326,12 +323,6 @@ def main(argv=None) -> int:
     import logging
 
     logging.getLogger("clues").setLevel(logging.ERROR)
-    if args.serial or args.profile:
-        from django.conf import settings
-
-        settings.INGEST_PIPELINE = False
-    print("pipeline: " + ("off (one thread)" if args.serial or args.profile else
-                          "on (next chunk read and cleaned in a second thread while this one writes)"), flush=True)
     print(f"database {url.rsplit('@', 1)[-1]}{' (created)' if created else ''}", flush=True)
     from lowcode import hooks
 
