@@ -244,6 +244,26 @@ def test_api_counts_the_other_channels_reports_of_an_ingested_clue(ingested):
     assert api.same_reports("clue", clue.pk, days=1) == 0  # the samples are from June 2026, not yesterday
 
 
+def test_the_batch_api_answers_a_whole_chunk_as_record_by_record(ingested, django_assert_max_num_queries):
+    from cases.models import Case
+    from clues.models import Clue
+    from extensions.dedup import actions, api
+    from extensions.dedup.models import Pair
+
+    # one confirmed pair (merged into a file) and one rejected pair among the held verdicts
+    held = list(Pair.objects.filter(verdict="same").order_by("a_key", "b_key"))
+    assert len(held) >= 2
+    actions.decide(held[0], None, "confirm")
+    actions.decide(held[-1], None, "reject")
+    for kind, model in (("clue", Clue), ("case", Case)):
+        pks = list(model.objects.values_list("pk", flat=True)) + [10 ** 9]  # and one that does not exist
+        with django_assert_max_num_queries(8):  # a fixed handful, whatever the chunk size
+            many = api.same_records_many(kind, pks)
+        one_by_one = {pk: api.same_records(kind, pk) for pk in pks}
+        assert {pk: refs for pk, refs in many.items() if refs} == {pk: r for pk, r in one_by_one.items() if r}
+        assert any(many.values())
+
+
 def test_a_file_shows_only_the_members_in_scope(make_case, client_for, django_capture_on_commit_callbacks):
     from extensions.dedup.models import DedupGroup, Pair
 

@@ -4,6 +4,7 @@ show records to a user filter the refs by scope themselves (``visible_refs``).
 
     same_reports("case", 42, days=30)  → 2   (two other reports of the same dispute in 30 days)
     same_records("clue", 7)            → [RecordRef(...), ...]
+    same_records_many("clue", [7, 8])  → {7: [RecordRef(...), ...], 8: []}
     similar_records("case", 42)        → [RecordRef(...), ...]
 
 A pair counts while it is proposed or confirmed; a rejected pair never counts. Records merged
@@ -38,64 +39,95 @@ class RecordRef:
 
 def key_of(kind: str, pk: int) -> str | None:
     """Record key of a case / clue (from its signature, else from the record itself)."""
-    key = Signature.objects.filter(kind=kind, obj_id=pk).values_list("key", flat=True).first()
-    if key:
-        return key
-    if kind == "case":
+    return keys_of(kind, [pk]).get(pk)
+
+
+def keys_of(kind: str, pks) -> dict[int, str]:
+    """Record keys of many cases / clues (two queries at most)."""
+    if kind not in ("case", "clue"):
+        raise ValueError(f"unknown kind {kind!r}")
+    pks = list(pks)
+    out = dict(Signature.objects.filter(kind=kind, obj_id__in=pks).values_list("obj_id", "key"))
+    missing = [pk for pk in pks if pk not in out]
+    if missing and kind == "case":
         from cases.models import Case
 
-        row = Case.objects.filter(pk=pk).values_list("source", "exchange_id").first()
-        return f"{row[0]}:{row[1]}" if row else None
-    if kind == "clue":
+        out.update({pk: f"{src}:{eid}" for pk, src, eid in
+                    Case.objects.filter(pk__in=missing).values_list("pk", "source", "exchange_id")})
+    elif missing:
         from clues.models import Clue
 
-        return Clue.objects.filter(pk=pk).values_list("record_key", flat=True).first()
-    raise ValueError(f"unknown kind {kind!r}")
+        out.update(Clue.objects.filter(pk__in=missing).values_list("pk", "record_key"))
+    return out
 
 
-def _refs(key: str, verdict: str) -> list[RecordRef]:
-    pairs = list(Pair.objects.filter(Q(a_key=key) | Q(b_key=key), verdict=verdict)
+def _refs_many(keys: list[str], verdict: str) -> dict[str, list[RecordRef]]:
+    """For each key, the records held ``verdict`` with it — a fixed handful of queries for all."""
+    keys = list(dict.fromkeys(keys))
+    if not keys:
+        return {}
+    wanted = set(keys)
+    pairs = list(Pair.objects.filter(Q(a_key__in=keys) | Q(b_key__in=keys), verdict=verdict)
                  .exclude(status="rejected"))
-    found: dict[str, tuple[float, bool, tuple]] = {
-        p.other(key): (p.score, p.status == "confirmed", tuple(p.reasons)) for p in pairs}
-    pair_ids = {p.other(key): p.pk for p in pairs}
-    rejected = set()
+    found: dict[str, dict[str, tuple[float, bool, tuple]]] = {k: {} for k in keys}
+    pair_ids: dict[str, dict[str, int]] = {k: {} for k in keys}
+    for p in pairs:
+        for own in {p.a_key, p.b_key} & wanted:
+            other = p.other(own)
+            found[own][other] = (p.score, p.status == "confirmed", tuple(p.reasons))
+            pair_ids[own][other] = p.pk
+    excluded: dict[str, set] = {k: set() for k in keys}
     if verdict == "same":
         # a 一件事档案 is confirmed "same" as a whole
-        group = GroupMember.objects.filter(key=key).values_list("group_id", flat=True).first()
-        if group is not None:
-            for other in GroupMember.objects.filter(group_id=group).exclude(key=key).values_list("key", flat=True):
-                score, _, reasons = found.get(other, (1.0, True, ("已并入同一件事档案",)))
-                found[other] = (score, True, reasons)
+        group_of = dict(GroupMember.objects.filter(key__in=keys).values_list("key", "group_id"))
+        members: dict[int, list[str]] = {}
+        for key, group in GroupMember.objects.filter(group_id__in=set(group_of.values())).values_list("key", "group_id"):
+            members.setdefault(group, []).append(key)
+        for own, group in group_of.items():
+            for other in members.get(group, []):
+                if other != own:
+                    score, _, reasons = found[own].get(other, (1.0, True, ("已并入同一件事档案",)))
+                    found[own][other] = (score, True, reasons)
     else:
         # a record held "same" is never also listed as merely similar
-        same = {p.other(key) for p in Pair.objects.filter(Q(a_key=key) | Q(b_key=key), verdict="same")
-                .exclude(status="rejected")}
-        rejected = same
-    sigs = {s.key: s for s in Signature.objects.filter(key__in=list(found))}
-    out = []
-    for other, (score, confirmed, reasons) in found.items():
-        s = sigs.get(other)
-        if s is None or other in rejected:
-            continue  # the record is gone (deleted) — nothing to show or count
-        out.append(RecordRef(kind=s.kind, pk=s.obj_id, key=other, channel=s.channel,
-                             reported_at=s.reported_at, verdict=verdict, score=round(score, 3),
-                             confirmed=confirmed, reasons=reasons, region_path=s.region_path,
-                             title=s.title, pair_id=pair_ids.get(other)))
-    out.sort(key=lambda r: (not r.confirmed, -r.score, r.key))
+        for a, b in (Pair.objects.filter(Q(a_key__in=keys) | Q(b_key__in=keys), verdict="same")
+                     .exclude(status="rejected").values_list("a_key", "b_key")):
+            for own in {a, b} & wanted:
+                excluded[own].add(b if own == a else a)
+    others = {o for per in found.values() for o in per}
+    sigs = {s.key: s for s in Signature.objects.filter(key__in=list(others))}
+    out: dict[str, list[RecordRef]] = {}
+    for own in keys:
+        refs = []
+        for other, (score, confirmed, reasons) in found[own].items():
+            s = sigs.get(other)
+            if s is None or other in excluded[own]:
+                continue  # the record is gone (deleted) — nothing to show or count
+            refs.append(RecordRef(kind=s.kind, pk=s.obj_id, key=other, channel=s.channel,
+                                  reported_at=s.reported_at, verdict=verdict, score=round(score, 3),
+                                  confirmed=confirmed, reasons=reasons, region_path=s.region_path,
+                                  title=s.title, pair_id=pair_ids[own].get(other)))
+        refs.sort(key=lambda r: (not r.confirmed, -r.score, r.key))
+        out[own] = refs
     return out
 
 
 def same_records(kind: str, pk: int) -> list[RecordRef]:
     """Other records (cases and clues, any channel) held to be the same dispute, best first."""
-    key = key_of(kind, pk)
-    return _refs(key, "same") if key else []
+    return same_records_many(kind, [pk]).get(pk, [])
+
+
+def same_records_many(kind: str, pks) -> dict[int, list[RecordRef]]:
+    """``same_records`` of many cases / clues at once (an ingest chunk: a few queries in all)."""
+    keys = keys_of(kind, pks)
+    refs = _refs_many(list(keys.values()), "same")
+    return {pk: refs.get(key, []) for pk, key in keys.items()}
 
 
 def similar_records(kind: str, pk: int) -> list[RecordRef]:
     """Other records held similar: 同人不同案 (shared party) or 同案不同人 (same matter and place)."""
     key = key_of(kind, pk)
-    return _refs(key, "similar") if key else []
+    return _refs_many([key], "similar").get(key, []) if key else []
 
 
 def same_reports(kind: str, pk: int, days: int | None = None) -> int:

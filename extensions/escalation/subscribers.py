@@ -73,10 +73,10 @@ def _records_changed(kind: str, ids):
     elif kind == "clue":
         case_ids = set()
         try:
-            from extensions.dedup.api import same_records
+            from extensions.dedup.api import same_records_many
 
-            for pk in ids:
-                case_ids |= {r.pk for r in same_records("clue", pk) if r.kind == "case"}
+            for refs in same_records_many("clue", ids).values():
+                case_ids |= {r.pk for r in refs if r.kind == "case"}
         except ImportError:
             pass
         persons = party.keys_for_clue_parties(ids)
