@@ -215,3 +215,26 @@ def test_layout_for_a_case_type_also_serves_its_subtypes(client_for):
     c = client_for("demo_mediator")
     assert "劳动争议要素" in c.get("/admin/cases/case/add/?scope=labor_wage").content.decode()
     assert "劳动争议要素" not in c.get("/admin/cases/case/add/?scope=neighbor").content.decode()
+
+
+def test_changelog_also_lists_warning_rules_cleaning_rules_and_duplicate_settings(client_for):
+    from clues.models import CleaningRule
+    from clues.rules import load_shipped
+    from extensions.dedup.conf import get_settings
+    from extensions.escalation.models import WarningRule
+
+    load_shipped()
+    rule = WarningRule.objects.order_by("pk").first()
+    rule.message = "规则消息已改"
+    rule.save()
+    cleaning = CleaningRule.objects.get(source="hotline12345")
+    cleaning.time_formats = ["%Y-%m-%d %H:%M"]
+    cleaning.save()
+    dedup = get_settings()
+    dedup.same_threshold = 0.61
+    dedup.save()
+    html = client_for("demo_config").get("/lowcode/changes/").content.decode()
+    for model, obj in ((WarningRule, rule), (CleaningRule, cleaning), (type(dedup), dedup)):
+        assert str(model._meta.verbose_name) in html
+        assert f"/admin/{model._meta.app_label}/{model._meta.model_name}/{obj.pk}/history/" in html
+    assert "→ 规则消息已改" in html and "→ 0.61" in html

@@ -17,6 +17,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from extensions.dedup import actions, preview
 from extensions.dedup.models import DedupGroup, DedupSettings, GroupMember, Pair, Signature
+from lowcode.admin import PreviewChangeFormMixin
 from lowcode.modeladmin import ScopedAdminMixin
 
 
@@ -228,7 +229,8 @@ class SettingsForm(forms.ModelForm):
 
 
 @admin.register(DedupSettings)
-class DedupSettingsAdmin(SimpleHistoryAdmin):
+class DedupSettingsAdmin(PreviewChangeFormMixin, SimpleHistoryAdmin):
+    preview_invalid_message = "参数有误，请按提示修改后再试算"
     form = SettingsForm
     list_display = ["name", "same_threshold", "similar_threshold", "same_window_days", "similar_window_days",
                     "updated_at"]
@@ -240,34 +242,7 @@ class DedupSettingsAdmin(SimpleHistoryAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        if request.method == "POST" and "_preview" in request.POST:
-            return self.preview_view(request, object_id)
-        return super().changeform_view(request, object_id, form_url, extra_context)
+    def preview(self, request, instance):
+        from extensions.dedup.conf import Conf
 
-    def preview_view(self, request, object_id):
-        obj = self.get_object(request, object_id) if object_id else None
-        if not self.has_change_permission(request, obj):
-            raise PermissionDenied
-        form = SettingsForm(request.POST, instance=obj or DedupSettings())
-        result = None
-        if form.is_valid():
-            from extensions.dedup.conf import Conf
-
-            candidate = form.save(commit=False)  # not saved: a preview changes nothing
-            result = preview.run(request.user, Conf.from_record(candidate))
-        else:
-            messages.error(request, "参数有误，请按提示修改后再试算")
-        # re-render the normal change form (as a GET: nothing is saved) with the submitted
-        # values (render_change_form swaps the bound form in) and the preview
-        request.method = "GET"
-        try:
-            return super().changeform_view(request, object_id, "", {"dedup_preview": result, "preview_form": form})
-        finally:
-            request.method = "POST"
-
-    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        pf = context.get("preview_form")
-        if pf is not None:  # show the submitted (unsaved) values, not the stored ones
-            context["adminform"].form = pf
-        return super().render_change_form(request, context, add, change, form_url, obj)
+        return preview.run(request.user, Conf.from_record(instance))

@@ -16,3 +16,7 @@ class DedupConfig(AppConfig):
         hooks.subscribe("records_deleted", subscribers.records_deleted)
         hooks.subscribe("records_ingested", subscribers.records_ingested, queued=True)
         panels.register()
+        from extensions.dedup.models import DedupSettings
+        from lowcode import changelog
+
+        changelog.track(DedupSettings)  # 元数据变更记录 lists duplicate-model settings changes too

@@ -23,7 +23,7 @@ from extensions.escalation import config as config_mod
 from extensions.escalation.facts import CASE_FACTS, PARTY_FACTS
 from extensions.escalation.models import (CaseWarning, KeyPerson, PartyWarning, PersonCase, StabilisationLog,
                                           WarningEvent, WarningKeyword, WarningLevel, WarningRule, WarningSetting)
-from lowcode.admin import CustomisedFilter, MetaRecordAdmin
+from lowcode.admin import CustomisedFilter, MetaRecordAdmin, PreviewChangeFormMixin
 from lowcode.modeladmin import ScopedAdminMixin
 from lowcode.registry import format_when
 from secure.masking import mask
@@ -41,53 +41,19 @@ def reasons_html(reasons) -> str:
 
 
 # --- metadata ------------------------------------------------------------------------------------
-class PreviewAdminMixin:
-    """「预览」 on the change form: validates the edited record, shows the colour counts it would
-    give, and saves nothing. 「保存」 works as usual."""
+class PreviewAdminMixin(PreviewChangeFormMixin):
+    """「预览」 of a rule, keyword or setting: the colour counts it would give in the admin's scope."""
 
     change_form_template = "escalation/metadata_change_form.html"
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        extra_context = dict(extra_context or {})
-        extra_context["fact_help"] = self.fact_help()
-        if request.method == "POST" and "_preview" in request.POST:
-            return self._preview(request, object_id, form_url, extra_context)
-        return super().changeform_view(request, object_id, form_url, extra_context)
-
-    def fact_help(self):
-        names = sorted(WarningSetting.objects.values_list("name", "value"))
-        return {"case": CASE_FACTS, "party": PARTY_FACTS, "settings": names}
-
-    def _preview(self, request, object_id, form_url, extra_context):
+    def preview(self, request, instance):
         from extensions.escalation.preview import preview
 
-        obj = self.get_object(request, object_id) if object_id else None
-        if object_id and obj is None:
-            raise Http404("记录不存在")
-        if not (self.has_change_permission(request, obj) if obj else self.has_add_permission(request)):
-            raise PermissionDenied
-        Form = self.get_form(request, obj, change=obj is not None)
-        form = Form(request.POST, request.FILES, instance=obj)
-        if form.is_valid():
-            try:
-                extra_context["preview"] = preview(request.user, form.instance)
-            except Exception as exc:  # noqa: BLE001 — a preview must never turn into a server error
-                messages.error(request, f"预览失败：{exc}")
-        else:
-            messages.error(request, "请先改正下面的错误再预览")
-        # re-render the form with what was typed (nothing saved)
-        request.method = "GET"
-        request.GET = request.POST.copy()
-        extra_context["preview_form"] = form
-        return super().changeform_view(request, object_id, form_url, extra_context)
+        return preview(request.user, instance)
 
-    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        bound = context.get("preview_form")
-        if bound is not None:
-            admin_form = context["adminform"]
-            admin_form.form = bound
-            context["errors"] = admin.helpers.AdminErrorList(bound, [])
-        return super().render_change_form(request, context, add, change, form_url, obj)
+    def preview_extra_context(self, request) -> dict:
+        names = sorted(WarningSetting.objects.values_list("name", "value"))
+        return {"fact_help": {"case": CASE_FACTS, "party": PARTY_FACTS, "settings": names}}
 
 
 @admin.register(WarningLevel)

@@ -17,6 +17,11 @@ class EscalationConfig(AppConfig):
         from extensions.escalation import caselist, panels, subscribers, workbench
 
         subscribers.install()
+        from extensions.escalation.models import WarningKeyword, WarningLevel, WarningRule, WarningSetting
+        from lowcode import changelog
+
+        for model in (WarningLevel, WarningRule, WarningKeyword, WarningSetting):
+            changelog.track(model)  # 元数据变更记录 lists warning-metadata changes too
         for registry, item in ((admin_blocks.DETAIL_PANELS, panels.case_blocks),
                                (admin_workbench.WORKBENCH_PANELS, workbench.panel),
                                (case_admin.LIST_COLUMNS, caselist.warning_column),

@@ -572,3 +572,6 @@ class RawRecordAdmin(DistrictOnlyMixin, ScopedAdminMixin, admin.ModelAdmin):
                    "rejection_url": reverse("admin:clues_rejection_changelist"),
                    "clue_url": reverse("admin:clues_clue_changelist")}
         return TemplateResponse(request, "clues/quality.html", context)
+
+
+from clues import admin_rules  # noqa: E402,F401  清洗规则 (registers CleaningRuleAdmin)

@@ -241,3 +241,45 @@ def _jsonable(std):
     if std is None:
         return None
     return json.loads(json.dumps(std, ensure_ascii=False, default=str))
+
+
+STANDARD_LABELS = {"source_id": "编号", "title": "标题", "description": "内容", "occurred_at": "发生时间",
+                   "registered_at": "登记时间", "type_code": "案件类型", "type_label": "来源类型",
+                   "type_missed": "类型映射缺失", "status": "状态", "status_label": "来源状态",
+                   "parties": "当事人", "address": "地址", "address_raw": "原始地址", "prefixes": "去除的前缀",
+                   "extra": "扩展字段"}
+
+
+@dataclass
+class PreviewSummary:
+    """What a screen shows of a preview: counts and the first changed records, field by field."""
+
+    sample: int
+    changed: int
+    newly_rejected: int
+    recovered: int
+    examples: list[dict]
+
+
+def summarise_preview(rows: list[PreviewRow], limit: int = 20, width: int = 80) -> PreviewSummary:
+    def short(value) -> str:
+        import json
+
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        return text if len(text) <= width else text[:width - 1] + "…"
+
+    examples = []
+    for row in rows:
+        if not row.changed or len(examples) >= limit:
+            continue
+        before, after = row.before or {}, row.after or {}
+        fields = [(STANDARD_LABELS.get(k, k), short(before.get(k, "")), short(after.get(k, "")))
+                  for k in sorted(set(before) | set(after), key=lambda k: list(STANDARD_LABELS).index(k)
+                                  if k in STANDARD_LABELS else 99)
+                  if before.get(k) != after.get(k) and k not in ("record_key", "source", "kind")]
+        examples.append({"record_key": row.record_key, "fields": fields, "errors": row.errors,
+                         "was_rejected": row.before is None, "is_rejected": row.after is None})
+    return PreviewSummary(
+        sample=len(rows), changed=sum(r.changed for r in rows),
+        newly_rejected=sum(r.before is not None and r.after is None for r in rows),
+        recovered=sum(r.before is None and r.after is not None for r in rows), examples=examples)

@@ -41,3 +41,13 @@ def ingest_upload(batch_id: int) -> dict:
     from clues import uploads
 
     return uploads.run(batch_id)
+
+
+def reclean_channel(source: str, user_id: int | None = None) -> dict:
+    """「按新规则重新清洗」 of the cleaning-rule screen, in the background."""
+    from django.contrib.auth import get_user_model
+
+    from clues.ingest import reclean
+
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id else None
+    return reclean(source, user=user).counts

@@ -7,8 +7,9 @@ The request only stores the file and returns; the page polls the batch's progres
 percent, updated by ``ingest`` after every chunk) and shows the result when the batch is done or
 failed. The stored file is deleted when the run ends, whatever the outcome.
 
-Settings: INGEST_UPLOAD_DIR (default var/ingest-uploads), INGEST_UPLOAD_SYNC (run the task in
-the request — tests and a setup without a worker; default False).
+Settings: INGEST_UPLOAD_DIR (default var/ingest-uploads), INGEST_UPLOAD_SYNC (run the task — and
+the cleaning-rule screen's reclean task — in the request: tests and a setup without a worker;
+default False).
 """
 from __future__ import annotations
 

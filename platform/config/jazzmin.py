@@ -44,6 +44,7 @@ JAZZMIN_SETTINGS = {
         "escalation.WarningLevel": "fas fa-palette",
         "escalation.WarningKeyword": "fas fa-spell-check",
         "escalation.WarningSetting": "fas fa-sliders-h",
+        "clues.CleaningRule": "fas fa-broom",
     },
     "custom_links": {
         # the third-party end (thirdparty.urls): a menu group of its own, shown by function right

@@ -2,8 +2,12 @@
 old → new, revert), site changes shown against the shipped defaults."""
 from __future__ import annotations
 
+import logging
+
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -35,6 +39,57 @@ class MetaRecordAdmin(SimpleHistoryAdmin):
         return format_html("<ul>{}</ul>", format_html_join(
             "", "<li><b>{}</b>：出厂 {} → 本地 {}</li>",
             ((obj._meta.get_field(k).verbose_name, old, new) for k, old, new in rows)))
+
+
+class PreviewChangeFormMixin:
+    """「预览（不保存）」 on a metadata change form: the edited values are validated and applied to
+    an unsaved instance, ``preview(request, instance)`` tells what they would do (its result is
+    ``preview`` in the template), and the form comes back with what was typed — nothing saved.
+    ``preview_extra_context(request)`` adds help shown with the form. 「保存」 works as usual.
+    Templates add a submit button named ``_preview``."""
+
+    preview_invalid_message = "请先改正下面的错误再预览"
+
+    def preview(self, request, instance):
+        raise NotImplementedError
+
+    def preview_extra_context(self, request) -> dict:
+        return {}
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        extra_context = {**self.preview_extra_context(request), **(extra_context or {})}
+        if request.method == "POST" and "_preview" in request.POST:
+            return self._preview_view(request, object_id, form_url, extra_context)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _preview_view(self, request, object_id, form_url, extra_context):
+        obj = self.get_object(request, object_id) if object_id else None
+        if object_id and obj is None:
+            raise Http404("记录不存在")
+        if not (self.has_change_permission(request, obj) if obj else self.has_add_permission(request)):
+            raise PermissionDenied
+        form = self.get_form(request, obj, change=obj is not None)(request.POST, request.FILES, instance=obj)
+        if form.is_valid():
+            try:
+                extra_context["preview"] = self.preview(request, form.instance)
+            except Exception as exc:  # noqa: BLE001 — a preview must never turn into a server error
+                logging.getLogger(__name__).exception("preview failed")
+                messages.error(request, f"预览失败：{exc}")
+        else:
+            messages.error(request, self.preview_invalid_message)
+        extra_context["preview_form"] = form
+        request.method = "GET"  # render the change form; nothing is saved
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        finally:
+            request.method = "POST"
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        bound = context.get("preview_form")
+        if bound is not None:  # what was typed, with its errors — not the stored values
+            context["adminform"].form = bound
+            context["errors"] = admin.helpers.AdminErrorList(bound, [])
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
 
 class CustomisedFilter(admin.SimpleListFilter):

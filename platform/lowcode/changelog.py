@@ -1,5 +1,9 @@
 """元数据变更记录: one list of every metadata change across record kinds (who, when, what,
-old → new), newest first, linking to each record's history where it can be rolled back."""
+old → new), newest first, linking to each record's history where it can be rolled back.
+
+The engine's own kinds are listed always; apps and extensions add theirs (cleaning rules,
+warning rules, duplicate-model settings — any model with simple-history) with ``track(model)``
+in their ``AppConfig.ready``, so the engine never imports them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,6 +19,21 @@ from lowcode.models import METADATA_MODELS
 
 TYPE_LABELS = {"+": "新增", "~": "修改", "-": "删除"}
 PAGE_SIZE = 50
+_tracked: list = []
+
+
+def track(model) -> None:
+    """List ``model``'s history (simple-history) on the page too (idempotent)."""
+    if model not in _tracked:
+        _tracked.append(model)
+
+
+def tracked_models() -> list:
+    return list(METADATA_MODELS) + [m for m in _tracked if m not in METADATA_MODELS]
+
+
+def _can_view(user, model) -> bool:
+    return user.has_perm(f"{model._meta.app_label}.view_{model._meta.model_name}")
 
 
 @dataclass
@@ -41,8 +60,8 @@ def _describe(model, record) -> list[tuple[str, str, str]]:
 
 def recent_changes(user, limit: int = 500) -> list[tuple]:
     rows = []
-    for model in METADATA_MODELS:
-        if not user.has_perm(f"{model._meta.app_label}.view_{model._meta.model_name}"):
+    for model in tracked_models():
+        if not _can_view(user, model):
             continue
         for record in model.history.select_related("history_user").order_by("-history_date")[:limit]:
             rows.append((record.history_date, model, record))
@@ -51,13 +70,13 @@ def recent_changes(user, limit: int = 500) -> list[tuple]:
 
 
 def changelog_view(request):
-    if not any(request.user.has_perm(f"lowcode.view_{m._meta.model_name}") for m in METADATA_MODELS):
+    if not any(_can_view(request.user, m) for m in tracked_models()):
         raise PermissionDenied
     page = Paginator(recent_changes(request.user), PAGE_SIZE).get_page(request.GET.get("p"))
     changes = []
     for when, model, record in page.object_list:
         try:
-            url = reverse(f"admin:lowcode_{model._meta.model_name}_history", args=[record.id])
+            url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_history", args=[record.id])
         except NoReverseMatch:
             url = ""
         changes.append(Change(when, str(record.history_user or "系统"), str(model._meta.verbose_name),

@@ -4,6 +4,35 @@ from __future__ import annotations
 from django.db import migrations
 
 
+def grant_role_rights(app_label: str):
+    """A RunPython function giving existing roles the ``app_label`` function rights listed for
+    them in fixtures/roles.yaml. New databases get them when the roles are created
+    (demo.seeding.ensure_roles only sets permissions on a role it creates), so without this an
+    existing installation's users would be turned away from new screens. Adds only; never
+    removes."""
+
+    def grant(apps, schema_editor):
+        import yaml
+        from django.conf import settings
+        from django.contrib.auth.management import create_permissions
+
+        config = apps.get_app_config(app_label)
+        config.models_module = True  # historical app configs have none; create_permissions needs it
+        create_permissions(config, apps=apps, verbosity=0)
+        Group = apps.get_model("auth", "Group")
+        Permission = apps.get_model("auth", "Permission")
+        path = settings.BASE_DIR / "fixtures" / "roles.yaml"
+        if not path.exists():
+            return
+        for role in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+            group = Group.objects.filter(name=role["name"]).first()
+            codes = [p.split(".", 1)[1] for p in role.get("permissions", []) if p.startswith(app_label + ".")]
+            if group is not None and codes:
+                group.permissions.add(*Permission.objects.filter(content_type__app_label=app_label,
+                                                                 codename__in=codes))
+    return grant
+
+
 class AlterFieldOnline(migrations.AlterField):
     """AlterField that drops indexes (their names are looked up in the live database). In an
     offline DDL script (``dameng_ddl``: SQL collected, no connection) the lookup is impossible;
