@@ -574,4 +574,4 @@ class RawRecordAdmin(DistrictOnlyMixin, ScopedAdminMixin, admin.ModelAdmin):
         return TemplateResponse(request, "clues/quality.html", context)
 
 
-from clues import admin_rules  # noqa: E402,F401  清洗规则 (registers CleaningRuleAdmin)
+from clues import admin_channels, admin_rules  # noqa: E402,F401  数据来源, 清洗规则 (register their admins)

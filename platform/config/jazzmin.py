@@ -45,6 +45,7 @@ JAZZMIN_SETTINGS = {
         "escalation.WarningKeyword": "fas fa-spell-check",
         "escalation.WarningSetting": "fas fa-sliders-h",
         "clues.CleaningRule": "fas fa-broom",
+        "clues.Channel": "fas fa-satellite-dish",
     },
     "custom_links": {
         # the third-party end (thirdparty.urls): a menu group of its own, shown by function right
