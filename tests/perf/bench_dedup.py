@@ -26,8 +26,9 @@ ingest chunk (``engine.refresh``, what ``subscribers.records_ingested`` would ru
 
 Database: BENCH_DEDUP_DATABASE_URL, else postgres://postgres@127.0.0.1:5432/mdtj_bench_dedup
 (created when missing and migrated; its dedup tables are emptied, its case and clue tables refilled when the marker does not match —
-throw-away database only). SM4_KEY / BLIND_INDEX_KEY default to fixed bench keys (synthetic data)
-so that the stored records stay readable by later runs.
+throw-away database only). SM4_KEY / BLIND_INDEX_KEY default to random keys kept in
+var/bench-dedup-keys.env (made on the first run, outside git) so that the stored records stay
+readable by later runs; a new keys file reloads the data.
 Exit status 0 only when every target passes.
 """
 from __future__ import annotations
@@ -47,14 +48,37 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 DEFAULT_DB_URL = "postgres://postgres@127.0.0.1:5432/mdtj_bench_dedup"
 
 
+KEYS_FILE = BASE_DIR / "var" / "bench-dedup-keys.env"  # var/ is not in git
+
+
+def bench_keys() -> tuple[str, str]:
+    """This checkout's bench keys (random, made on the first run, never committed): a later run
+    must decrypt what an earlier one stored."""
+    if not KEYS_FILE.exists():
+        KEYS_FILE.parent.mkdir(parents=True, exist_ok=True)
+        KEYS_FILE.write_text(f"{secrets.token_hex(16)}\n{secrets.token_hex(32)}\n")
+        KEYS_FILE.chmod(0o600)
+    sm4, bidx = KEYS_FILE.read_text().split()[:2]
+    return sm4, bidx
+
+
+def data_version() -> str:
+    """The marker of the stored data: its shape and the keys it was encrypted with (a new keys
+    file means the data is loaded again)."""
+    import hashlib
+
+    return f"{DATA_VERSION}:{hashlib.sha256(os.environ.get('SM4_KEY', '').encode()).hexdigest()[:12]}"
+
+
 def prepare_environment() -> str:
     sys.path.insert(0, str(BASE_DIR / "platform"))
     sys.path.insert(0, str(BASE_DIR))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["SECRET_KEY"] = os.environ.get("SECRET_KEY") or secrets.token_urlsafe(40)
-    # fixed keys (synthetic data only): the stored records are reused by later runs
-    os.environ["SM4_KEY"] = os.environ.get("SM4_KEY") or BENCH_SM4_KEY
-    os.environ["BLIND_INDEX_KEY"] = os.environ.get("BLIND_INDEX_KEY") or BENCH_BLIND_INDEX_KEY
+    # the stored records are reused by later runs: they need the same keys (kept outside git)
+    sm4, bidx = bench_keys()
+    os.environ["SM4_KEY"] = os.environ.get("SM4_KEY") or sm4
+    os.environ["BLIND_INDEX_KEY"] = os.environ.get("BLIND_INDEX_KEY") or bidx
     os.environ["DEBUG"] = "0"
     url = os.environ.get("BENCH_DEDUP_DATABASE_URL") or DEFAULT_DB_URL
     os.environ["DATABASE_URL"] = url
@@ -193,9 +217,6 @@ def speed(n: int, pair_sample: int = 0) -> tuple[bool, list[str]]:
 
 
 # --- the real rebuild over N stored cases and clues -------------------------------------------------
-# Synthetic, throw-away data: fixed keys so a later run can decrypt what an earlier run stored.
-BENCH_SM4_KEY = "6d64746a2d62656e63682d6465647570"
-BENCH_BLIND_INDEX_KEY = "6d64746a2d62656e63682d64656475702d626c696e642d696e6465782d6b6579"
 DATA_VERSION = "rebuild-data-v1"
 MARKER_TABLE = "bench_dedup_marker"
 REBUILD_TARGET_S = 15 * 60
@@ -224,7 +245,7 @@ def load_records(n: int, seed: int = 20261126, batch: int = 10000, say=print) ->
     from extensions.dedup import benchdata
 
     m = marker()
-    if m and m[0] == DATA_VERSION and m[1] == n:
+    if m and m[0] == data_version() and m[1] == n:
         say(f"data: {n:,} records already loaded (marker {m[0]}, load took {m[2]:.0f} s) — reused")
         return 0.0
     t0 = time.monotonic()
@@ -241,7 +262,7 @@ def load_records(n: int, seed: int = 20261126, batch: int = 10000, say=print) ->
         for t in tables:
             cur.execute(f"ANALYZE {t}")
         cur.execute(f"INSERT INTO {MARKER_TABLE} (version, records, seconds) VALUES (%s, %s, %s)",
-                    [DATA_VERSION, n, time.monotonic() - t0])
+                    [data_version(), n, time.monotonic() - t0])
     return time.monotonic() - t0
 
 
