@@ -173,7 +173,7 @@ class Deriver:
         self.clean(p)
         return p
 
-    def prepare_chunk(self, items: list[readers.Item]) -> "Prepared":
+    def prepare_chunk(self, items: list[readers.Item]) -> Prepared:
         """Clean a chunk (no database writes): records with a key, and the refused ones."""
         out = Prepared()
         for item in items:
@@ -469,7 +469,7 @@ class Run:
             Rejection.objects.bulk_create(self.rejections)
             self.rejections = []
 
-    def write(self, prepared: "Prepared") -> None:
+    def write(self, prepared: Prepared) -> None:
         """Write one cleaned chunk: classify against what is stored, insert / update, count."""
         for line, key, reason, excerpt in prepared.refused:
             self.reject(line, key, reason, excerpt)
@@ -646,8 +646,7 @@ def _pieces(source, compiled: CompiledRule, channel: Channel, display: str, deri
                 checked = True
             key = str(item.raw.get(compiled.id_field, "")).strip()
             if len(chunk) >= CHUNK or (key and key in keys):
-                read_now = piece.read - 1  # this record belongs to the next piece
-                piece.read = read_now
+                piece.read -= 1  # this record belongs to the next piece
                 yield cleaned(piece, chunk)
                 piece, chunk, keys = Piece(read=1), [], set()
             chunk.append(item)
