@@ -8,21 +8,19 @@ pulls stand (已拉取至, last run, result, problem, last batch) and can start 
 Channels come with their readers in code (clues/sources): no add or delete here."""
 from __future__ import annotations
 
-import logging
 import os
 import re
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from clues import tasks
 from clues.models import Channel, PullState
 
-logger = logging.getLogger(__name__)
 PULL_TASK = "clues.tasks.pull_channel"
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 HEADER_NAME = re.compile(r"^[A-Za-z0-9-]+$")
@@ -151,13 +149,7 @@ class ChannelAdmin(admin.ModelAdmin):
         if not channel.pull_url or not channel.enabled:
             messages.error(request, "该来源未启用或没有拉取地址，无法拉取")
             return back
-        from django_q.tasks import async_task
-
-        try:
-            async_task(PULL_TASK, channel.key, task_name=f"立即拉取 {channel.key}",
-                       sync=bool(getattr(settings, "INGEST_UPLOAD_SYNC", False)))
-        except Exception:  # noqa: BLE001 — the queue is unreachable: say so, change nothing
-            logger.exception("could not queue a pull of %s", channel.key)
+        if not tasks.enqueue(PULL_TASK, channel.key, name=f"立即拉取 {channel.key}"):
             messages.error(request, "无法提交后台任务（任务队列不可用），请稍后再试")
         else:
             messages.success(request, f"已提交「{channel.name}」的拉取任务，完成后本页“拉取情况”会更新。")

@@ -9,20 +9,17 @@ A channel's rule is created with the channel (shipped YAML, ``load_cleaning_rule
 delete here — a new channel also needs its reader in code (clues/sources)."""
 from __future__ import annotations
 
-import logging
-
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from clues import tasks
 from clues.models import CleaningRule
 from clues.rules import preview_rule, summarise_preview
 from lowcode.admin import CustomisedFilter, MetaRecordAdmin, PreviewChangeFormMixin
 
-logger = logging.getLogger(__name__)
 PREVIEW_SAMPLE = 200
 RECLEAN_TASK = "clues.tasks.reclean_channel"
 
@@ -72,13 +69,7 @@ class CleaningRuleAdmin(PreviewChangeFormMixin, MetaRecordAdmin):
             raise Http404("清洗规则不存在")
         if not self.has_change_permission(request, rule):
             raise PermissionDenied
-        from django_q.tasks import async_task
-
-        try:
-            async_task(RECLEAN_TASK, rule.source, request.user.pk, task_name=f"重新清洗 {rule.source}",
-                       sync=bool(getattr(settings, "INGEST_UPLOAD_SYNC", False)))
-        except Exception:  # noqa: BLE001 — the queue is unreachable: say so, change nothing
-            logger.exception("could not queue reclean of %s", rule.source)
+        if not tasks.enqueue(RECLEAN_TASK, rule.source, request.user.pk, name=f"重新清洗 {rule.source}"):
             messages.error(request, "无法提交后台任务（任务队列不可用），请稍后再试")
         else:
             batches = reverse("admin:clues_ingestbatch_changelist") + f"?origin__exact=reclean&channel__key__exact={rule.source}"

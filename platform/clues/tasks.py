@@ -6,9 +6,28 @@ migration ``clues.0002_pullstate_pull_schedule`` (or ``ensure_schedule()`` where
 faked). The endpoint contract is in clues/pull.py."""
 from __future__ import annotations
 
+import logging
+
+logger = logging.getLogger(__name__)
+
 SCHEDULE_NAME = "拉取外部渠道数据"
 SCHEDULE_FUNC = "clues.tasks.pull_all"
 SCHEDULE_MINUTES = 15
+
+
+def enqueue(func: str, *args, name: str) -> bool:
+    """Queue one of these tasks for the worker — or run it in the request when
+    ``settings.INGEST_UPLOAD_SYNC`` (tests, a setup without a worker). False when the queue cannot
+    be reached (logged; the caller tells the user)."""
+    from django.conf import settings
+    from django_q.tasks import async_task
+
+    try:
+        async_task(func, *args, task_name=name[:100], sync=bool(getattr(settings, "INGEST_UPLOAD_SYNC", False)))
+    except Exception:  # noqa: BLE001 — the queue is unreachable
+        logger.exception("could not queue %s %s", func, args)
+        return False
+    return True
 
 
 def pull_all() -> dict[str, dict]:

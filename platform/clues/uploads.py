@@ -50,14 +50,10 @@ def accept(upload, channel: Channel, user) -> IngestBatch:
 
 
 def enqueue(batch: IngestBatch) -> None:
-    from django_q.tasks import async_task
+    from clues import tasks
 
-    sync = bool(getattr(settings, "INGEST_UPLOAD_SYNC", False))
-    try:
-        async_task(TASK, batch.pk, task_name=f"导入 {batch.channel_id} {batch.file_name}"[:100], sync=sync)
-    except Exception:  # noqa: BLE001 — the queue is unreachable: say so on the batch, keep no file
-        logger.exception("could not queue ingest of batch %s", batch.pk)
-        _fail(batch, "无法提交后台导入任务（任务队列不可用），请稍后重新上传")
+    if not tasks.enqueue(TASK, batch.pk, name=f"导入 {batch.channel_id} {batch.file_name}"):
+        _fail(batch, "无法提交后台导入任务（任务队列不可用），请稍后重新上传")  # and keep no file
 
 
 def run(batch_id: int) -> dict:

@@ -14,6 +14,8 @@ from simple_history.admin import SimpleHistoryAdmin
 from lowcode import registry
 from lowcode.models import Dictionary, DictItem, FieldDef, FormLayout, ListView, Workflow
 
+logger = logging.getLogger(__name__)
+
 
 class MetaRecordAdmin(SimpleHistoryAdmin):
     readonly_fields = ["origin_state", "shipped_diff"]
@@ -73,7 +75,7 @@ class PreviewChangeFormMixin:
             try:
                 extra_context["preview"] = self.preview(request, form.instance)
             except Exception as exc:  # noqa: BLE001 — a preview must never turn into a server error
-                logging.getLogger(__name__).exception("preview failed")
+                logger.exception("preview failed")
                 messages.error(request, f"预览失败：{exc}")
         else:
             messages.error(request, self.preview_invalid_message)
