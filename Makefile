@@ -24,17 +24,19 @@ node_modules/.installed: package.json package-lock.json
 
 install: $(VENV)/.installed $(NODE_STAMP)
 
-# Development keys (never committed): SECRET_KEY, SM4_KEY, BLIND_INDEX_KEY for this checkout.
+# Development keys (never committed): SECRET_KEY, SM4_KEY, BLIND_INDEX_KEY, AUDIT_HMAC_KEY for this checkout.
 $(DEV_ENV):
 	mkdir -p var
-	$(PYTHON) -c "import secrets; print('SECRET_KEY=' + secrets.token_urlsafe(40)); print('SM4_KEY=' + secrets.token_hex(16)); print('BLIND_INDEX_KEY=' + secrets.token_hex(32))" > $@
+	$(PYTHON) -c "import secrets; print('SECRET_KEY=' + secrets.token_urlsafe(40)); print('SM4_KEY=' + secrets.token_hex(16)); print('BLIND_INDEX_KEY=' + secrets.token_hex(32)); print('AUDIT_HMAC_KEY=' + secrets.token_hex(32))" > $@
 	chmod 600 $@
 
+# A var/dev.env written before the audit chain existed gains its key (the other keys are kept).
 dev-env: $(DEV_ENV)
+	grep -q '^AUDIT_HMAC_KEY=' $(DEV_ENV) || $(PYTHON) -c "import secrets; print('AUDIT_HMAC_KEY=' + secrets.token_hex(32))" >> $(DEV_ENV)
 
 WITH_ENV = set -a && . ./$(DEV_ENV) && set +a && DEBUG=$${DEBUG:-1}
 
-demo: install $(DEV_ENV)
+demo: install dev-env
 	$(WITH_ENV) $(PY) manage.py migrate --noinput -v0
 	$(WITH_ENV) $(PY) manage.py load_metadata
 	$(WITH_ENV) $(PY) manage.py load_cleaning_rules

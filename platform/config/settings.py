@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "secure.audit.AuditContextMiddleware",  # one audit row per request for unmasked views
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -185,6 +186,15 @@ CACHES = {
 # `make run` writes development keys to var/dev.env; production supplies them from its secret store.
 SM4_KEY = os.environ.get("SM4_KEY", "") or (secrets.token_hex(16) if TESTING else "")
 BLIND_INDEX_KEY = os.environ.get("BLIND_INDEX_KEY", "") or (secrets.token_hex(32) if TESTING else "")
+
+# --- security audit (docs/security/audit.md) ------------------------------------------------
+# HMAC-SM3 key of the audit chain (64+ hex chars), its own key: the chain must not break when
+# SECRET_KEY rotates, and 密评 wants one key per purpose. Retention: at least 180 days.
+# Missing: `check --deploy` reports secure.E001 and audit rows cannot be written.
+AUDIT_HMAC_KEY = os.environ.get("AUDIT_HMAC_KEY", "") or (secrets.token_hex(32) if TESTING else "")
+AUDIT_RETENTION_DAYS = max(int(os.environ.get("AUDIT_RETENTION_DAYS", "180")), 180)
+AUDIT_JSONL_PATH = os.environ.get("AUDIT_JSONL_PATH", "")  # a JSON-lines copy for a central collector
+AUDIT_SYSLOG_ADDRESS = os.environ.get("AUDIT_SYSLOG_ADDRESS", "")  # host:port (UDP) or /dev/log
 
 # --- security headers -----------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
