@@ -7,9 +7,11 @@ The race is made real, not hoped for: whoever gets the case row lock first is he
 over HTTP against ``live_server`` (two threads, two logged-in sessions, real CSRF) and at the
 service level (two threads, two database connections).
 
-PostgreSQL only (``-m postgres``; DATABASE_URL=postgres://…): SQLite has no row locks and
-serialises writers on the whole file, so there is no race to test there.
-The refusal-reason tests at the end run on every database."""
+The row-lock tests are PostgreSQL only (``-m postgres``; DATABASE_URL=postgres://…). SQLite has no
+row locks and serialises writers on the whole file: there the test is that the second reviewer
+*waits* (BEGIN IMMEDIATE, busy timeout, WAL — settings.database_from_url) and is then told
+"已由他人处理" instead of getting a 500 "database is locked" (finding 12), on a file database.
+The refusal-reason tests run on every database."""
 from __future__ import annotations
 
 import http.cookies
@@ -306,3 +308,147 @@ def test_a_stale_review_row_cannot_decide_a_later_resubmission(make_case):
     actions.do_transition(case, "退回补充", user("demo_street"), opinion="请补充")
     actions.do_transition(case, "提交结果", user("demo_mediator"))
     assert "已由他人处理" in refused(case, "审核通过", "demo_street", review=first)
+
+
+# --- SQLite: the second reviewer waits for the first, then is told (finding 12) ------------------------
+@pytest.fixture
+def sqlite_file(transactional_db, tmp_path):
+    """``sqlite_file()`` copies the test database to a file, and every connection opened from then
+    on (each thread's) opens that file with the settings' OPTIONS — file locking, busy timeout,
+    BEGIN mode and journal as in production (the in-memory test database shares one cache and
+    locks tables instead). The main thread keeps its in-memory connection (restored afterwards):
+    after the switch, do database work through ``in_thread``."""
+    import sqlite3
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite 的写锁行为测试（PostgreSQL 的并发见上面的 -m postgres 测试）")
+    name = connection.settings_dict["NAME"]
+    path = tmp_path / "review.sqlite3"
+
+    def switch():
+        connection.ensure_connection()
+        target = sqlite3.connect(path)
+        connection.connection.backup(target)
+        target.close()
+        connection.settings_dict["NAME"] = str(path)   # the settings every thread's connection opens
+
+    try:
+        yield switch
+    finally:
+        connection.settings_dict["NAME"] = name
+
+
+def in_thread(fn):
+    """Run ``fn`` in a new thread (a new connection, on the file); return its result or raise."""
+    out = {}
+
+    def run():
+        try:
+            out["value"] = fn()
+        except BaseException as e:  # noqa: BLE001 - re-raised below
+            out["error"] = e
+        finally:
+            connections.close_all()
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join(60)
+    if "error" in out:
+        raise out["error"]
+    return out.get("value")
+
+
+class WriterOverlap:
+    """The first reviewer to reach the workflow check (inside its write transaction) waits there
+    until the other request has begun its own transaction, and a moment more: the two writes
+    overlap on every run, not by luck."""
+
+    def __init__(self, monkeypatch):
+        from django.db.backends.sqlite3.base import DatabaseWrapper
+
+        self.original = actions.available_actions
+        self.first = threading.Lock()
+        self.began: set[int] = set()   # threads that have started a transaction (BEGIN …)
+        self.other_began = threading.Event()
+        begin = DatabaseWrapper._start_transaction_under_autocommit
+
+        def tracked_begin(wrapper):
+            self.began.add(threading.get_ident())
+            return begin(wrapper)
+
+        monkeypatch.setattr(DatabaseWrapper, "_start_transaction_under_autocommit", tracked_begin)
+        monkeypatch.setattr(actions, "available_actions", self)
+
+    def __call__(self, case, user_):
+        if self.first.acquire(blocking=False):
+            deadline = time.monotonic() + 10
+            while not self.began - {threading.get_ident()} and time.monotonic() < deadline:
+                time.sleep(0.01)
+            if self.began - {threading.get_ident()}:
+                self.other_began.set()
+            time.sleep(0.5)   # the other one is now blocked at BEGIN (or, without it, racing ahead)
+        return self.original(case, user_)
+
+
+def test_two_reviewers_decide_at_once_on_sqlite(make_case, sqlite_file, monkeypatch):
+    second_street_reviewer()
+    case, review = submitted_case(make_case, "SQLite 并发审核")
+    clients = []
+    for name in ("demo_street", "street_b"):
+        c = Client()
+        c.force_login(user(name))
+        clients.append(c)
+    sqlite_file()
+    overlap = WriterOverlap(monkeypatch)
+    barrier = threading.Barrier(2)
+    results: list = [None, None]
+
+    def decide(i):
+        try:
+            barrier.wait()
+            results[i] = clients[i].post(f"/admin/cases/review/{review.pk}/decide/",
+                                         {"action": "审核通过", "opinion": f"意见{i}"})
+        except Exception as e:  # noqa: BLE001 - a server error in the test client: asserted below
+            results[i] = e
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=decide, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(90)
+    assert overlap.other_began.is_set(), "第二个审核请求没有开始写事务：并发没有真正发生"
+
+    assert not any(isinstance(r, Exception) for r in results), results
+    statuses = [r.status_code for r in results]
+    assert sorted(statuses) == [200, 302], statuses
+    loser = results[statuses.index(200)].content.decode()
+    assert "已由他人处理" in loser, loser[:2000]
+
+    def outcome():
+        return (Case.objects.get(pk=case.pk).status,
+                Review.objects.get(pk=review.pk).status,
+                CaseEvent.objects.filter(case=case, kind="review").count(),
+                Notice.objects.filter(case=case, kind="result").count())
+
+    assert in_thread(outcome) == ("mediated", "approve", 1, 1)
+
+
+def test_a_locked_database_is_answered_with_a_retry_message(make_case, monkeypatch):
+    """Still locked after the busy timeout: the decide page says to retry, nothing changes."""
+    from django.db import OperationalError
+
+    case, review = submitted_case(make_case, "数据库被锁")
+
+    def locked(*args, **kwargs):
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(actions, "trace", locked)   # a write inside the decision's transaction
+    c = Client()
+    c.force_login(user("demo_street"))
+    response = c.post(f"/admin/cases/review/{review.pk}/decide/", {"action": "审核通过", "opinion": "同意"})
+    assert response.status_code == 200
+    assert "系统繁忙" in response.content.decode() and "请稍后重试" in response.content.decode()
+    assert Review.objects.get(pk=review.pk).status == "pending"
+    assert Case.objects.get(pk=case.pk).status == "pending_review"

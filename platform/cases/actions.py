@@ -8,12 +8,13 @@ Who may do what comes from Workflow metadata (lowcode.workflow) plus two domain 
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from accounts.scope import scope_queryset
@@ -28,6 +29,23 @@ from notices.actions import notify
 
 class ActionRefused(Exception):
     """A refusal with its reason in Chinese, shown to the user as it is."""
+
+
+DATABASE_BUSY = "系统繁忙：其他人正在办理同一案件，请稍后重试"
+
+
+def busy_as_refusal(func):
+    """SQLite serialises writers; one that still finds the database locked after the busy timeout
+    (settings: BEGIN IMMEDIATE + timeout) is told to retry instead of getting a server error."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            raise ActionRefused(DATABASE_BUSY) from exc
+    return wrapper
 
 
 # --- context -----------------------------------------------------------------------------
@@ -133,6 +151,7 @@ class TransitionDone:
     review: Review | None
 
 
+@busy_as_refusal
 def do_transition(case: Case, action: str, user, *, opinion: str = "",
                   review: Review | None = None) -> TransitionDone:
     """Fire ``action`` on ``case`` as ``user``. Exactly once under concurrency: the case row is

@@ -116,7 +116,15 @@ def database_from_url(url: str) -> dict:
     config = dj_database_url.parse(url, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")))
     if config["ENGINE"].endswith("sqlite3"):
         config["CONN_MAX_AGE"] = 0
-        config.setdefault("OPTIONS", {})["timeout"] = 20
+        # Concurrent writers on SQLite: a write transaction takes the write lock at BEGIN
+        # (IMMEDIATE), so a second writer waits (busy timeout, seconds) and then reads the fresh
+        # state, instead of failing mid-transaction with "database is locked"; WAL lets readers
+        # go on while one writes.
+        config.setdefault("OPTIONS", {}).update({
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        })
     return config
 
 
