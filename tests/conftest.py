@@ -29,6 +29,35 @@ def world(metadata):
     return regions
 
 
+@pytest.fixture(autouse=True)
+def force_login_passes_second_factor(monkeypatch):
+    """``Client.force_login`` skips the login procedure, so it skips the second factor too: after
+    it the session is verified the way django-otp's ``otp_login`` does it (a confirmed TOTP device
+    of the user's, its id in the session). The second factor stays on; the tests of the login
+    procedure itself (test_login_security, test_second_factor, test_passwords) post to the login
+    pages instead."""
+    from django.test import Client
+
+    original = Client.force_login
+
+    def force_login(self, user, backend=None):
+        original(self, user, backend)
+        mark_second_factor_passed(self, user)
+
+    monkeypatch.setattr(Client, "force_login", force_login)
+
+
+def mark_second_factor_passed(client, user) -> None:
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = (TOTPDevice.objects.filter(user=user, confirmed=True).first()
+              or TOTPDevice.objects.create(user=user, name="测试设备", confirmed=True))
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
 @pytest.fixture
 def client_for(world):
     def make(username: str) -> Client:

@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = "用户与角色"
+
+    def ready(self):
+        # audit receivers on the auth / lockout signals; the security admin's screens (policy,
+        # 登录锁定, 第二因素) and the PC login form with the one "用户名或密码错误" message
+        from accounts import admin_security, signals  # noqa: F401
+
+        admin_security.install()

@@ -1,9 +1,27 @@
 """Users. Roles are Django groups (editable data: role → function permissions);
-the row-level scope of a user is their region subtree and/or organisation."""
+the row-level scope of a user is their region subtree and/or organisation.
+
+Login security state lives here too: when the password was last changed, whether a change is
+forced (first login, admin reset), and the one ``SecurityPolicy`` row the security admin edits."""
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
+
+from secure.fields import BlindIndexField, EncryptedField
+from secure.masking import mask_phone
+
+
+class MobileField(EncryptedField):
+    """The user's mobile: SM4 at rest, a one-line input in forms (not a textarea)."""
+
+    def formfield(self, **kwargs):
+        from django import forms
+
+        return super().formfield(**{"widget": forms.TextInput, "max_length": 20, **kwargs})
 
 
 class User(AbstractUser):
@@ -12,7 +30,13 @@ class User(AbstractUser):
                                on_delete=models.PROTECT, related_name="users")
     organization = models.ForeignKey("orgs.Organization", verbose_name="所属组织", null=True,
                                      blank=True, on_delete=models.PROTECT, related_name="users")
-    mobile = models.CharField("手机号", max_length=20, blank=True)
+    mobile = MobileField("手机号", kind="phone", blank=True)
+    mobile_bidx = BlindIndexField(source="mobile")
+    # set by set_password(); the login gate forces a change once it is older than the policy allows
+    password_changed_at = models.DateTimeField("密码修改时间", null=True, blank=True, editable=False)
+    # set on creation by an administrator and on an admin password reset; cleared when the user
+    # sets a password themselves on the change-password page
+    must_change_password = models.BooleanField("下次登录须修改密码", default=False)
 
     class Meta:
         verbose_name = verbose_name_plural = "用户"
@@ -20,6 +44,97 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.display_name or self.username
 
+    def set_password(self, raw_password):
+        super().set_password(raw_password)
+        self.password_changed_at = timezone.now()
+
+    @property
+    def mobile_masked(self) -> str:
+        return mask_phone(self.mobile)
+
     @property
     def role_names(self) -> list[str]:
         return [g.name for g in self.groups.all()]
+
+
+# Internal roles whose PC sessions need the second factor unless the security admin changes it.
+DEFAULT_OTP_ROLES = ["系统管理员", "安全管理员", "审计管理员", "区级管理员", "业务配置管理员",
+                     "街道管理员", "社区调解员", "部门用户"]
+
+
+def _default_otp_roles():
+    return list(DEFAULT_OTP_ROLES)
+
+
+# initial policy values come from the environment (settings.py reads them)
+def default_failure_limit():
+    return settings.LOGIN_FAILURE_LIMIT
+
+
+def default_cooloff_minutes():
+    return settings.LOGIN_COOLOFF_MINUTES
+
+
+def default_expiry_days():
+    return settings.PASSWORD_EXPIRY_DAYS
+
+
+def default_idle_minutes():
+    return settings.SESSION_IDLE_MINUTES
+
+
+class SecurityPolicy(models.Model):
+    """The security admin's login and session policy: one row (pk=1), read through
+    ``accounts.policy.current()``. Initial values come from the environment settings
+    (LOGIN_FAILURE_LIMIT, LOGIN_COOLOFF_MINUTES, PASSWORD_EXPIRY_DAYS, SESSION_IDLE_MINUTES)."""
+
+    otp_roles = models.JSONField("须第二因素的角色", default=_default_otp_roles, blank=True,
+                                 help_text="这些角色的用户在 PC 端登录后须通过动态口令（TOTP）验证；超级用户始终需要。")
+    otp_on_mobile = models.BooleanField("手机端（H5）也要求第二因素", default=False)
+    lockout_failure_limit = models.PositiveSmallIntegerField(
+        "连续登录失败锁定次数", default=default_failure_limit,
+        validators=[MinValueValidator(3), MaxValueValidator(20)],
+        help_text="同一账号或同一来源地址连续失败达到该次数即锁定（3–20）。")
+    lockout_cooloff_minutes = models.PositiveIntegerField(
+        "锁定时长（分钟）", default=default_cooloff_minutes,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
+        help_text="锁定期满自动解锁；安全管理员可在“登录锁定”中提前解锁。")
+    password_expiry_days = models.PositiveIntegerField(
+        "密码有效期（天）", default=default_expiry_days,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text="超过有效期未修改密码的用户登录后须先修改密码。")
+    idle_timeout_minutes = models.PositiveSmallIntegerField(
+        "无操作自动退出（分钟）", default=default_idle_minutes,
+        validators=[MinValueValidator(5), MaxValueValidator(30)],
+        help_text="等保三级要求 10–15 分钟；到期前 2 分钟 PC 端弹出提醒。")
+    updated_at = models.DateTimeField("修改时间", auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "安全策略"
+
+    def __str__(self) -> str:
+        return "登录与会话安全策略"
+
+    def save(self, *args, **kwargs):
+        self.pk = 1  # one policy for the installation
+        super().save(*args, **kwargs)
+
+
+# --- the security admin's screens over library tables (Chinese names; rights stay the library's:
+# axes.view_accessattempt / axes.delete_accessattempt, otp_totp.view_totpdevice / delete_totpdevice)
+from axes.models import AccessAttempt  # noqa: E402
+from django_otp.plugins.otp_totp.models import TOTPDevice  # noqa: E402
+
+
+class LoginLock(AccessAttempt):
+    class Meta:
+        proxy = True
+        verbose_name = verbose_name_plural = "登录锁定"
+        default_permissions = ()
+
+
+class SecondFactorDevice(TOTPDevice):
+    class Meta:
+        proxy = True
+        verbose_name = verbose_name_plural = "第二因素（动态口令）"
+        default_permissions = ()

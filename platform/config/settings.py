@@ -41,6 +41,11 @@ INSTALLED_APPS = [
     "simple_history",
     "import_export",
     "django_q",
+    "axes",  # login-failure lockout (per username and per IP)
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_password_validators",
+    "django_password_validators.password_history",
     "secure",
     "lowcode",
     "orgs",
@@ -66,11 +71,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "secure.audit.AuditContextMiddleware",  # one audit row per request for unmasked views
     "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.middleware.IdleTimeoutMiddleware",
+    "accounts.middleware.LoginGateMiddleware",  # forced password change, second factor
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "lowcode.middleware.MetadataVersionMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -134,21 +143,51 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- auth -----------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out usernames / IPs
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
+# Passwords (等保 身份鉴别 a): ≥ 8 characters, 3 of 4 character classes, not one of the last 5.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.validators.CharacterClassesValidator", "OPTIONS": {"min_classes": 3}},
+    {"NAME": "accounts.validators.PasswordHistoryValidator", "OPTIONS": {"last_passwords": 5}},
 ]
+# PBKDF2-HMAC-SM3 is the default; old PBKDF2-SHA256 hashes are rewritten with it at the next login.
+PASSWORD_HASHERS = [
+    "secure.hashers.PBKDF2SM3PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+DPV_DEFAULT_HISTORY_HASHER = "secure.hashers.PasswordHistoryHasher"  # password history, SM3 too
 LOGIN_URL = "admin:login"
 # jazzmin's login page has no hidden "next" input, so a login at /admin/login/ would land on
 # Django's default /accounts/profile/ (404): send it to the admin index instead.
 LOGIN_REDIRECT_URL = "admin:index"
-SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(30 * 60)))
+# Initial values of the security admin's policy (accounts.SecurityPolicy; the row wins once saved).
+LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+LOGIN_COOLOFF_MINUTES = int(os.environ.get("LOGIN_COOLOFF_MINUTES", "30"))
+PASSWORD_EXPIRY_DAYS = int(os.environ.get("PASSWORD_EXPIRY_DAYS", "90"))
+SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "15"))
+# Idle timeout: every request pushes the expiry forward (accounts.middleware sets the policy's age).
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
 SESSION_SAVE_EVERY_REQUEST = True
+# django-axes: lock by username OR by source IP; limit and cool-off read from the policy.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"] if env_bool("LOGIN_LOCK_BY_IP", True) else ["username"]
+AXES_FAILURE_LIMIT = "accounts.policy.failure_limit"
+AXES_COOLOFF_TIME = "accounts.policy.cooloff_time"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.views.lockout_response"
+AXES_ENABLE_ADMIN = False  # the Chinese 登录锁定 screen is accounts.admin_security
+AXES_DISABLE_ACCESS_LOG = True  # successful logins go to the security audit log instead
+AXES_VERBOSE = False
+# Behind the gateway (nginx) the client address is the N-th from the right in X-Forwarded-For:
+# set TRUSTED_PROXY_COUNT to the number of proxies, or every user shares the proxy's address.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "accounts.policy.client_ip"
+OTP_TOTP_ISSUER = "矛调研判"
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row
 
 # --- i18n -----------------------------------------------------------------------------
@@ -243,5 +282,8 @@ LOGGING = {
 }
 
 if TESTING:
-    # Test speed only: real deployments keep Django's default PBKDF2 hasher.
+    # Test speed only: real deployments use the PBKDF2-HMAC-SM3 hasher above (tests/test_passwords.py
+    # tests that hasher itself and that it is the production default).
+    PRODUCTION_PASSWORD_HASHERS = PASSWORD_HASHERS
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    DPV_DEFAULT_HISTORY_HASHER = "secure.hashers.FastPasswordHistoryHasher"

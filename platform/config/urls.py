@@ -11,6 +11,7 @@ admin.site.index_title = "工作台"
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
+    path("accounts/", include("accounts.urls")),  # login steps: second factor, password change
     path("lowcode/", include("lowcode.urls")),
     path("cases/", include("cases.urls")),
     path("h5/", include("h5.urls")),

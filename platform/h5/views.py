@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.forms import LoginForm
 from accounts.scope import scope_queryset
 from cases import actions
 from cases.actions import ActionRefused
@@ -89,6 +90,7 @@ def add_errors(form, error: ValidationError) -> None:
 # --- login -------------------------------------------------------------------------------------
 class LoginView(auth_views.LoginView):
     template_name = "h5/login.html"
+    authentication_form = LoginForm  # one message for unknown user and wrong password
     redirect_authenticated_user = True
     next_page = "h5:home"
 
