@@ -24,7 +24,9 @@ def test_seeding_twice_creates_nothing_twice(metadata, settings):
     assert counts[3] == 40
     assert "demo_mediator" in out.getvalue() and "社区调解员" in out.getvalue()
     roles = set(User.objects.filter(username__startswith="demo_").values_list("groups__name", flat=True))
-    assert roles == {"区级管理员", "业务配置管理员", "街道管理员", "社区调解员", "部门用户", "第三方组织管理员", "第三方调解员"}
+    assert roles == {"区级管理员", "业务配置管理员", "街道管理员", "社区调解员", "部门用户", "第三方组织管理员", "第三方调解员",
+                     "系统管理员", "安全管理员", "审计管理员"}
+    assert not User.objects.filter(is_superuser=True).exists()  # 三员分立: nobody is a superuser
 
 
 def test_demo_cases_look_real_and_identity_numbers_are_valid(metadata, settings):

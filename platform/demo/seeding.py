@@ -5,9 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-import yaml
-from django.conf import settings
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
@@ -51,23 +49,11 @@ def ensure_organizations(regions: dict[str, Region]) -> None:
 
 
 def ensure_roles() -> dict[str, Group]:
-    roles = yaml.safe_load((settings.BASE_DIR / "fixtures" / "roles.yaml").read_text(encoding="utf-8"))
-    out = {}
-    for role in roles:
-        group, created = Group.objects.get_or_create(name=role["name"])
-        if created:
-            group.permissions.set(resolve_permissions(role["permissions"]))
-        out[role["name"]] = group
-    return out
+    """The roles of fixtures/roles.yaml (accounts.separation.sync_roles: missing roles created,
+    the three management roles' rights as the file says, no management right on a business role)."""
+    from accounts.separation import sync_roles
 
-
-def resolve_permissions(specs: list[str]) -> list[Permission]:
-    perms = []
-    for spec in specs:
-        app, codename = spec.split(".", 1)
-        qs = Permission.objects.filter(content_type__app_label=app)
-        perms += list(qs if codename == "*" else qs.filter(codename=codename))
-    return perms
+    return sync_roles()[0]
 
 
 def ensure_users(password: str) -> list[tuple[str, str]]:

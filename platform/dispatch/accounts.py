@@ -1,6 +1,11 @@
 """Third-party accounts (M-1.9): district admins create third-party organisations, their accounts
 and roles, open/close accounts; an org admin manages its own organisation's mediators. Roles
-are the groups of ``fixtures/roles.yaml`` (function rights are data: 用户与角色 › 组)."""
+are the groups of ``fixtures/roles.yaml`` (function rights are data: 用户与角色 › 组).
+
+三员分立 (accounts.separation): a role is given only if it is on the actor's allow-list
+(``assigns`` in roles.yaml: 区级管理员 → both third-party roles, 第三方组织管理员 → 调解员) and holds
+no management right; a superuser or management-role account is never changed here. Every
+change is in the security audit log."""
 from __future__ import annotations
 
 import re
@@ -10,6 +15,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from accounts import separation
 from accounts.scope import regions_for
 from cases.actions import ActionRefused
 from dispatch.scope import TP_ADMIN_ROLE, TP_MEDIATOR_ROLE, is_org_admin, is_third_party, third_party_org
@@ -20,7 +26,9 @@ USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@+-]{3,150}$")
 
 
 def _is_district_admin(user) -> bool:
-    return not is_third_party(user) and user.has_perm("orgs.add_organization") and user.has_perm("accounts.add_user")
+    # a business delegation (M-1.9), not user management: needs the third-party organisation right
+    return not is_third_party(user) and user.has_perm("orgs.add_organization") and \
+        user.has_perm("dispatch.change_thirdpartyorg")
 
 
 def manageable_orgs(user):
@@ -80,6 +88,8 @@ def set_org_active(user, org, active: bool) -> Organization:
             for account in org.users.filter(is_active=True):
                 account.is_active = False
                 account.save(update_fields=["is_active"])
+                _audit(None, user, account, action="change", fields=["is_active"], is_active=False,
+                       reason="组织停用")
     return org
 
 
@@ -91,11 +101,21 @@ def _role(user, role: str) -> Group:
     group = Group.objects.filter(name=role).first()
     if group is None:
         raise ActionRefused(f"角色“{role}”不存在，请先在 用户与角色 中创建")
+    try:
+        separation.check_assignable(user, group)
+    except separation.RoleRefused as e:
+        raise ActionRefused(str(e)) from None
     return group
 
 
+def _audit(request, user, account, **detail) -> None:
+    from secure import audit
+
+    audit.record("user_change", request=request, user=user, obj=account, **detail)
+
+
 def create_account(user, *, org, username: str, display_name: str, role: str, password: str,
-                   mobile: str = ""):
+                   mobile: str = "", request=None):
     from accounts.models import User
 
     _require_org(user, org)
@@ -108,7 +128,8 @@ def create_account(user, *, org, username: str, display_name: str, role: str, pa
     if not (display_name or "").strip():
         raise ActionRefused("请填写姓名")
     account = User(username=username, display_name=display_name.strip()[:32], organization=org,
-                   mobile=(mobile or "").strip()[:20], is_staff=True, is_active=org.is_active)
+                   mobile=(mobile or "").strip()[:20], is_staff=True, is_active=org.is_active,
+                   must_change_password=True)  # the creator knows the initial password
     try:
         validate_password(password, account)
     except ValidationError as e:
@@ -117,6 +138,7 @@ def create_account(user, *, org, username: str, display_name: str, role: str, pa
         account.set_password(password)
         account.save()
         account.groups.add(group)
+        _audit(request, user, account, action="add", organization=org.name, roles_added=[group.name])
     return account
 
 
@@ -125,25 +147,32 @@ def _require_account(user, account) -> None:
         raise ActionRefused("您不能管理该账号")
     if account.pk == user.pk:
         raise ActionRefused("不能修改自己的账号状态或角色")
+    if separation.is_protected(account):
+        raise ActionRefused("三员管理账号和超级用户不能在此修改")
     if is_third_party(user) and account.groups.filter(name=TP_ADMIN_ROLE).exists():
         raise ActionRefused("组织管理员只能管理本组织的调解员")
 
 
-def set_account_active(user, account, active: bool):
+def set_account_active(user, account, active: bool, request=None):
     _require_account(user, account)
     if active and not account.organization.is_active:
         raise ActionRefused("所属组织已停用，不能启用账号")
     account.is_active = bool(active)
     account.save(update_fields=["is_active"])
+    _audit(request, user, account, action="change", fields=["is_active"], is_active=account.is_active)
     return account
 
 
-def set_account_role(user, account, role: str):
+def set_account_role(user, account, role: str, request=None):
     _require_account(user, account)
     group = _role(user, role)
     with transaction.atomic():
+        before = set(account.groups.values_list("name", flat=True))
         account.groups.remove(*Group.objects.filter(name__in=TP_ROLES))
         account.groups.add(group)
+        after = set(account.groups.values_list("name", flat=True))
+        _audit(request, user, account, action="change", roles_added=sorted(after - before),
+               roles_removed=sorted(before - after))
     return account
 
 

@@ -360,7 +360,7 @@ class AwardedOrderAdmin(StaffOnlyMixin, admin.ModelAdmin):
             d = form.cleaned_data
             result = figures.statement(orders.filter(awarded_org=d["organization"]), d["start"], d["end"])
             if request.GET.get("export") == "xlsx":
-                return export_response(result, d["organization"], d["start"], d["end"])
+                return export_response(result, d["organization"], d["start"], d["end"], request=request)
         return TemplateResponse(request, "dispatch/statement.html", self._context(
             request, "调解对账单", form=form, result=result,
             export_query=(request.GET.urlencode() + "&export=xlsx") if result else ""))
@@ -474,7 +474,7 @@ class ThirdPartyOrgAdmin(StaffOnlyMixin, admin.ModelAdmin):
                 if op == "create":
                     form = AccountForm(request.POST)
                     if form.is_valid():
-                        account = tp_accounts.create_account(request.user, org=org, **form.cleaned_data)
+                        account = tp_accounts.create_account(request.user, org=org, request=request, **form.cleaned_data)
                         messages.success(request, f"已创建账号 {account.username}")
                         return HttpResponseRedirect(request.path)
                 elif op in ("org_open", "org_close"):
@@ -487,9 +487,9 @@ class ThirdPartyOrgAdmin(StaffOnlyMixin, admin.ModelAdmin):
                     if account is None:
                         raise ActionRefused("账号不存在")
                     if op == "role":
-                        tp_accounts.set_account_role(request.user, account, request.POST.get("role", ""))
+                        tp_accounts.set_account_role(request.user, account, request.POST.get("role", ""), request=request)
                     else:
-                        tp_accounts.set_account_active(request.user, account, op == "open")
+                        tp_accounts.set_account_active(request.user, account, op == "open", request=request)
                     messages.success(request, f"已更新账号 {account.username}")
                     return HttpResponseRedirect(request.path)
                 else:

@@ -90,16 +90,16 @@ def mediators(request):
                     d = form.cleaned_data
                     account = tp_accounts.create_account(
                         user, org=org, username=d["username"], display_name=d["display_name"],
-                        mobile=d["mobile"], role=scope.TP_MEDIATOR_ROLE, password=d["password"])
+                        mobile=d["mobile"], role=scope.TP_MEDIATOR_ROLE, password=d["password"], request=request)
                     if not d["active"] and account.is_active:
-                        tp_accounts.set_account_active(user, account, False)
+                        tp_accounts.set_account_active(user, account, False, request=request)
                     messages.success(request, f"已添加调解员 {account}（{'已启用' if account.is_active else '未启用'}）")
                     return redirect("thirdparty:mediators")
             elif op in ("enable", "disable"):
                 account = tp_accounts.org_accounts(user, org).filter(pk=_int(request.POST.get("user"))).first()
                 if account is None:
                     raise ActionRefused("该账号不存在或不属于本组织")
-                tp_accounts.set_account_active(user, account, op == "enable")
+                tp_accounts.set_account_active(user, account, op == "enable", request=request)
                 messages.success(request, f"已{'启用' if op == 'enable' else '停用'}账号 {account}")
                 return redirect("thirdparty:mediators")
             else:

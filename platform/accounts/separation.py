@@ -1,0 +1,203 @@
+"""三员分立 (three-role separation): the one policy for who may change users and roles.
+
+- **Management roles** — 系统管理员, 安全管理员, 审计管理员 (``admin: true`` in
+  fixtures/roles.yaml). Their rights are fixed by that file (``sync_roles`` sets them exactly);
+  no screen changes their rights or assigns them: only ``manage.py bootstrap_admins`` creates
+  their accounts. Nobody in operation is a superuser.
+- **Management rights** — every permission of the apps in ``MANAGEMENT_APPS`` (users, roles,
+  security policy, lockouts, second factors, audit log, admin log, task schedules…). Business
+  roles never hold one: the role screen does not offer them and ``sync_roles`` strips them. A
+  management right also *counts* only when it comes through a management role
+  (``has_admin_perm``), so a business role that kept one from an older installation grants
+  nothing (this closes finding 1 even before ``bootstrap_admins`` has run).
+- **Assignment** — an actor assigns only the roles named in the ``assigns`` allow-list of one
+  of its roles, never a management role and never a role holding a management right the actor
+  does not hold through a management role. Nobody edits their own account's roles, a
+  superuser, or a management-role account through a screen.
+
+Every screen that changes users or roles (accounts.admin, dispatch.accounts) asks this module."""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from django.conf import settings
+
+# Apps whose permissions are rights over rights (or over the evidence of their use).
+MANAGEMENT_APPS = frozenset({
+    "accounts", "auth", "admin", "contenttypes", "sessions",   # users, roles, permissions, admin log
+    "axes",                                                    # login lockouts
+    "otp_totp", "otp_static", "otp_email", "otp_hotp", "django_otp",  # second factors
+    "secure",                                                  # security audit log
+    "guardian",                                                # per-object grants
+    "django_q",                                                # schedules run arbitrary functions
+})
+
+
+class RoleRefused(Exception):
+    """An assignment or role change the policy refuses; ``str()`` is the Chinese message."""
+
+
+# --- the roles file -----------------------------------------------------------------------------
+def roles_path() -> Path:
+    return Path(settings.BASE_DIR) / "fixtures" / "roles.yaml"
+
+
+def load_roles() -> list[dict]:
+    path = roles_path()
+    return _load(str(path), path.stat().st_mtime if path.exists() else 0)
+
+
+@lru_cache(maxsize=4)
+def _load(path: str, mtime: float) -> list[dict]:
+    import yaml
+
+    if not mtime:
+        return []
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8")) or []
+
+
+def admin_role_names() -> frozenset[str]:
+    return frozenset(r["name"] for r in load_roles() if r.get("admin"))
+
+
+def allow_list(role_names) -> set[str]:
+    """Role names the holders of ``role_names`` may assign (union of their ``assigns``)."""
+    wanted = set(role_names)
+    return {name for r in load_roles() if r["name"] in wanted for name in r.get("assigns") or []}
+
+
+# --- permissions -------------------------------------------------------------------------------------
+def is_management_perm(perm) -> bool:
+    """``perm``: a Permission or "app_label.codename"."""
+    app = perm.split(".", 1)[0] if isinstance(perm, str) else perm.content_type.app_label
+    return app in MANAGEMENT_APPS
+
+
+def business_permissions():
+    """The permissions a business role may hold (everything outside MANAGEMENT_APPS)."""
+    from django.contrib.auth.models import Permission
+
+    return Permission.objects.exclude(content_type__app_label__in=MANAGEMENT_APPS)
+
+
+def management_permissions():
+    from django.contrib.auth.models import Permission
+
+    return Permission.objects.filter(content_type__app_label__in=MANAGEMENT_APPS)
+
+
+def admin_perms(user) -> frozenset[str]:
+    """Management rights the user holds through management roles ("app.codename"); a
+    superuser holds them all. Cached on the user object for the request."""
+    if not (user.is_authenticated and user.is_active):
+        return frozenset()
+    cached = getattr(user, "_separation_admin_perms", None)
+    if cached is None:
+        from django.contrib.auth.models import Permission
+
+        qs = management_permissions()
+        if not user.is_superuser:
+            qs = Permission.objects.filter(group__user=user, group__name__in=admin_role_names(),
+                                           content_type__app_label__in=MANAGEMENT_APPS)
+        cached = frozenset(f"{a}.{c}" for a, c in qs.values_list("content_type__app_label", "codename"))
+        user._separation_admin_perms = cached
+    return cached
+
+
+def has_admin_perm(user, perm: str) -> bool:
+    return perm in admin_perms(user)
+
+
+# --- accounts and roles ---------------------------------------------------------------------------------
+def is_admin_role(group) -> bool:
+    return group.name in admin_role_names()
+
+
+def is_protected(account) -> bool:
+    """Accounts no screen may change: superusers and holders of a management role."""
+    return bool(account.is_superuser) or account.groups.filter(name__in=admin_role_names()).exists()
+
+
+def assignable_roles(actor):
+    """Groups ``actor`` may give or take away: in the allow-list of one of its roles (a
+    superuser: every business role), not a management role, and holding no management right
+    the actor does not hold through a management role."""
+    from django.contrib.auth.models import Group
+
+    if not (actor.is_authenticated and actor.is_active):
+        return Group.objects.none()
+    qs = Group.objects.exclude(name__in=admin_role_names())
+    if not actor.is_superuser:
+        qs = qs.filter(name__in=allow_list(actor.groups.values_list("name", flat=True)))
+    held = admin_perms(actor)
+    refused = [g.pk for g in qs.prefetch_related("permissions__content_type")
+               if any(is_management_perm(p) and f"{p.content_type.app_label}.{p.codename}" not in held
+                      for p in g.permissions.all())]
+    return qs.exclude(pk__in=refused).order_by("name")
+
+
+def check_assignable(actor, group) -> None:
+    """Raise RoleRefused unless ``actor`` may assign ``group``."""
+    if is_admin_role(group):
+        raise RoleRefused(f"角色“{group.name}”是三员管理角色，只能由部署时的 bootstrap_admins 命令分配")
+    if not assignable_roles(actor).filter(pk=group.pk).exists():
+        raise RoleRefused(f"您不能分配角色“{group.name}”（不在您可分配的角色范围内，或该角色含有您不具备的管理权限）")
+
+
+def check_account_editable(actor, account) -> None:
+    """Raise RoleRefused when ``actor`` may not change ``account`` through a screen."""
+    if account.pk == actor.pk:
+        raise RoleRefused("不能修改自己的账号、角色或权限")
+    if is_protected(account) and not actor.is_superuser:
+        raise RoleRefused("三员管理账号和超级用户不能在此修改")
+
+
+def check_role_editable(actor, group) -> None:
+    """Raise RoleRefused when ``actor`` may not change ``group``'s rights."""
+    if is_admin_role(group):
+        raise RoleRefused(f"“{group.name}”是三员管理角色，其权限固定（fixtures/roles.yaml），不能在界面修改")
+    if actor.groups.filter(pk=group.pk).exists():
+        raise RoleRefused("不能修改自己所属角色的权限")
+
+
+# --- the roles file → the database -------------------------------------------------------------------
+def resolve_permissions(specs: list[str]):
+    """["app.codename" | "app.*", …] → Permission list (missing ones are skipped)."""
+    from django.contrib.auth.models import Permission
+
+    perms = []
+    for spec in specs:
+        app, codename = spec.split(".", 1)
+        qs = Permission.objects.filter(content_type__app_label=app)
+        perms += list(qs if codename == "*" else qs.filter(codename=codename))
+    return perms
+
+
+def sync_roles() -> tuple[dict, list[str]]:
+    """Bring the roles of fixtures/roles.yaml into the database: create missing roles with their
+    rights; set the management roles' rights exactly as the file says; strip management rights
+    from every other group (business roles never grant rights). Business roles' other rights are
+    site data and are left alone. Returns ({name: Group}, [report lines in Chinese])."""
+    from django.contrib.auth.models import Group
+
+    out, report = {}, []
+    admin_names = admin_role_names()
+    for role in load_roles():
+        group, created = Group.objects.get_or_create(name=role["name"])
+        perms = resolve_permissions(role.get("permissions") or [])
+        if created:
+            group.permissions.set(perms)
+            report.append(f"新建角色：{group.name}")
+        elif group.name in admin_names and set(group.permissions.all()) != set(perms):
+            group.permissions.set(perms)
+            report.append(f"三员角色权限已按 fixtures/roles.yaml 校正：{group.name}")
+        out[role["name"]] = group
+    for group in Group.objects.exclude(name__in=admin_names):
+        stray = list(group.permissions.filter(content_type__app_label__in=MANAGEMENT_APPS)
+                     .select_related("content_type"))
+        if stray:
+            group.permissions.remove(*stray)
+            report.append(f"业务角色“{group.name}”不得持有管理权限，已移除："
+                          + "、".join(f"{p.content_type.app_label}.{p.codename}" for p in stray))
+    return out, report
