@@ -73,3 +73,16 @@ JAZZMIN_SETTINGS = {
     "custom_js": "mdtj/admin.js",
 }
 JAZZMIN_UI_TWEAKS = {"theme": "default", "navbar": "navbar-white navbar-light"}
+
+# Content-Security-Policy: jazzmin's templates carry a few inline <script> blocks we cannot edit
+# (theme mode in admin/base.html and registration/base.html, the filter-length table of
+# change_list.html, the "required" markers of the password forms). They are allowed by their
+# SHA-256 and nothing else; tests/test_web_security.py renders every admin page and fails,
+# naming the hash, if an inline script appears that is not listed here (e.g. after a jazzmin
+# upgrade): tests/test_web_security.py::test_inline_scripts_are_allowed_by_hash_only_for_jazzmin.
+JAZZMIN_INLINE_SCRIPT_HASHES = [
+    "'sha256-nLEB6J7sxmSsTqwuB/NEyb2atpyjTdtHdfLxmsXvCP8='",  # admin/base.html, registration/base.html: theme mode
+    "'sha256-F7GVayJMLy0KHikNUhjbBcBE0ax/V4knxuE9lJsuA6A='",  # admin/change_list.html: filterInputLength
+    "'sha256-DT/ci/z/ofx36DBKYq8ZBDQ2sgAnvO+SmuKGfcZ95UU='",  # registration/password_change_form.html
+    "'sha256-OQlLsGYyiAVVwdHnkEraaS+8yfFm7rTeYMfelN7RwuE='",  # admin/auth/user/change_password.html
+]

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_password_validators",
     "django_password_validators.password_history",
+    "csp",
     "secure",
     "lowcode",
     "orgs",
@@ -77,6 +78,8 @@ MIDDLEWARE = [
     "accounts.middleware.IdleTimeoutMiddleware",
     "accounts.middleware.LoginGateMiddleware",  # forced password change, second factor
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",  # Content-Security-Policy (CONTENT_SECURITY_POLICY below)
+    "secure.middleware.NoStoreMiddleware",  # no-store on every response to a logged-in user
     "simple_history.middleware.HistoryRequestMiddleware",
     "lowcode.middleware.MetadataVersionMiddleware",
     "axes.middleware.AxesMiddleware",  # last, as django-axes asks
@@ -243,14 +246,48 @@ AUDIT_RETENTION_DAYS = max(int(os.environ.get("AUDIT_RETENTION_DAYS", "180")), 1
 AUDIT_JSONL_PATH = os.environ.get("AUDIT_JSONL_PATH", "")  # a JSON-lines copy for a central collector
 AUDIT_SYSLOG_ADDRESS = os.environ.get("AUDIT_SYSLOG_ADDRESS", "")  # host:port (UDP) or /dev/log
 
-# --- security headers -----------------------------------------------------------------
+# --- security headers (docs/security/web.md) ---------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
-X_FRAME_OPTIONS = "SAMEORIGIN"
+X_FRAME_OPTIONS = "DENY"  # no page of ours is framed (jazzmin's related-object modal is off)
 SECURE_CONTENT_TYPE_NOSNIFF = True
-if env_bool("HTTPS", False):
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# HTTPS=1: the site is served over TLS (a TLCP/TLS gateway in front sets X-Forwarded-Proto).
+HTTPS = env_bool("HTTPS", False)
+if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+# Content-Security-Policy (django-csp): no inline script of ours at all; jazzmin's few inline
+# scripts (its templates are not ours to edit) are allowed by their SHA-256 only, pinned in
+# config/jazzmin.py and re-checked on every admin page by tests/test_web_security.py. Inline
+# *styles* stay allowed: jazzmin, Django admin widgets and jQuery set style attributes.
+from csp.constants import NONE, SELF, UNSAFE_INLINE  # noqa: E402
+
+from config.jazzmin import JAZZMIN_INLINE_SCRIPT_HASHES  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, *JAZZMIN_INLINE_SCRIPT_HASHES],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],  # data: — the watermark tile and inline SVG/QR images
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "frame-src": [NONE],
+        "frame-ancestors": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+    },
+}
+# /verify/ (public voucher check): attempts per client IP and window (seconds)
+VERIFY_RATE_LIMIT = int(os.environ.get("VERIFY_RATE_LIMIT", "20"))
+VERIFY_RATE_WINDOW = int(os.environ.get("VERIFY_RATE_WINDOW", "600"))
 
 # --- django-q2 (ORM broker by default: no extra service to run) --------------------------
 Q_CLUSTER = {

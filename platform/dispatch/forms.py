@@ -82,6 +82,9 @@ class AccountForm(Styled):
 
 
 class VerifyForm(forms.Form):
-    number = forms.CharField(label="凭证编号", max_length=32, widget=forms.TextInput(attrs={"class": "form-control"}))
-    code = forms.CharField(label="校验码（可选）", max_length=64, required=False,
-                           widget=forms.TextInput(attrs={"class": "form-control"}))
+    """The public voucher check: both the number and the check code printed on the voucher."""
+    number = forms.CharField(label="凭证编号", max_length=32, error_messages={"required": "请输入凭证编号"},
+                             widget=forms.TextInput(attrs={"class": "form-control", "autocomplete": "off"}))
+    code = forms.CharField(label="校验码", max_length=64, error_messages={"required": "请输入凭证上的校验码"},
+                           help_text="凭证上“校验码（SM3）”一栏的 64 位字符",
+                           widget=forms.TextInput(attrs={"class": "form-control", "autocomplete": "off"}))
