@@ -12,6 +12,7 @@ model permission the user must be a superuser or sit at district level (region l
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from django import forms
@@ -30,7 +31,7 @@ from accounts.scope import regions_for, scope_q
 from cases.actions import ActionRefused
 from cases.admin import can_see_sensitive, identity_lookup
 from cases.admin_blocks import label
-from clues import actions, quality
+from clues import actions, quality, redact
 from clues.models import Channel, Clue, IngestBatch, RawRecord, Rejection
 from lowcode.modeladmin import ScopedAdminMixin, current_request, set_current_request
 from secure.masking import mask
@@ -495,12 +496,18 @@ class RejectionAdmin(DistrictOnlyMixin, admin.ModelAdmin):
     list_filter = ["batch__channel", "batch__origin"]
     search_fields = ["reason", "record_key"]
     list_select_related = ["batch"]
-    readonly_fields = fields = ["batch", "line", "record_key", "reason", "excerpt"]
+    readonly_fields = fields = ["batch", "line", "record_key", "reason", "excerpt_masked"]
     show_full_result_count = False
 
+    # the excerpt is stored SM4-encrypted and shown masked (names, phones, ID numbers)
     @admin.display(description="原始内容（节选）")
     def excerpt_short(self, obj):
-        return (obj.excerpt or "")[:80]
+        text = redact.mask_excerpt(obj.excerpt or "")
+        return text if len(text) <= 80 else text[:80] + "…"
+
+    @admin.display(description="原始内容（节选，已脱敏）")
+    def excerpt_masked(self, obj):
+        return redact.mask_excerpt(obj.excerpt or "")
 
     def lookup_allowed(self, lookup, value, request=None):
         return lookup in {"batch__id__exact", "batch__id", "reason", "batch__started_at__gte", "batch__started_at__lt"} or super().lookup_allowed(lookup, value, request)
@@ -540,10 +547,17 @@ class RawRecordAdmin(DistrictOnlyMixin, ScopedAdminMixin, admin.ModelAdmin):
     list_filter = ["channel", HasErrorFilter, "address_quality", "type_missed"]
     search_fields = ["record_key", "clean_error"]
     list_select_related = ["channel"]
-    readonly_fields = fields = ["record_key", "channel", "source_id", "payload", "first_seen", "last_seen",
+    readonly_fields = fields = ["record_key", "channel", "source_id", "payload_masked", "first_seen", "last_seen",
                                 "times_seen", "last_batch", "clean_error", "warnings", "type_missed",
                                 "address_quality", "address_standard", "case"]
     show_full_result_count = False
+
+    # the payload is stored SM4-encrypted; this screen shows it masked (names, phones, ID numbers) —
+    # the full values are on the clue / case pages for whoever may see them there
+    @admin.display(description="原始数据（已脱敏）")
+    def payload_masked(self, obj):
+        text = json.dumps(redact.mask_payload(obj.payload), ensure_ascii=False, indent=2)
+        return format_html('<pre class="raw-payload">{}</pre>', text)
 
     def get_queryset(self, request):
         return scoped_raw(request.user, super().get_queryset(request))

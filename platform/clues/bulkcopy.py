@@ -14,7 +14,8 @@ table's sequence up front (one query).
 
 Semantics kept from bulk_create: auto_now/auto_now_add columns get the current time, blind
 indexes are computed from their source column, encrypted columns are encrypted
-(``get_db_prep_save``); no ``save()``, no signals. The history rows (simple-history) are derived
+(``get_db_prep_save``; an encrypted JSON column encrypts the row's PREPARED_JSON text when given,
+so the payload is serialised once); no ``save()``, no signals. The history rows (simple-history) are derived
 from the very values written to the main table (same ciphertext, same blind index), one ``+``
 row per object with the given user and change reason — what ``bulk_create_with_history`` writes.
 A model with a field whose ``pre_save`` this module does not know is written through model
@@ -57,11 +58,21 @@ def _default(field) -> Callable[[], Any]:
 
 def _converter(field) -> Callable[[dict], Any] | None:
     """row → the value to COPY for ``field``; None when the field needs a model instance."""
+    from clues.fields import EncryptedJSONField
+    from secure import crypto
     from secure.fields import BlindIndexField, EncryptedField
 
     attname = field.attname
     kind = type(field)
     default = _default(field)
+    if isinstance(field, EncryptedJSONField):  # SM4: encrypt the canonical text ingest already made
+
+        def encrypted_json(row):
+            prepared = row.get(PREPARED_JSON)
+            if prepared is not None and attname in prepared:
+                return crypto.encrypt(prepared[attname])
+            return field.get_db_prep_save(row[attname] if attname in row else default(), connection)
+        return encrypted_json
     if isinstance(field, BlindIndexField):  # same value as its pre_save, computed once per value
         from clues.normalise import cached_blind_index
 

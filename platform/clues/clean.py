@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clues import normalise as N
+from clues import redact
+from secure.masking import mask_phone
 
 SCALAR_TARGETS = ("source_id", "occurred_at", "registered_at", "title", "description", "address",
                   "type_label", "status_label")
@@ -72,7 +74,8 @@ def _as_list(value: Any, label: str) -> list:
         try:
             value = json.loads(value)
         except ValueError:
-            raise RecordError(f"字段“{label}”应为列表（Excel 中为 JSON 文本），无法解析：{value[:40]}") from None
+            raise RecordError(f"字段“{label}”应为列表（Excel 中为 JSON 文本），无法解析："
+                              f"{redact.mask_text(value[:40])}") from None
     if isinstance(value, dict):
         value = [value]
     if not isinstance(value, list):
@@ -273,7 +276,7 @@ class CompiledRule:
                 continue
             m = PEOPLE_TEXT.match(chunk)
             if m is None:
-                raise RecordError(f"当事人“{chunk[:30]}”不符合“姓名(电话)”格式")
+                raise RecordError(f"当事人“{redact.mask_people(chunk[:30])}”不符合“姓名(电话)”格式")
             out.append({"role": role, "name": m.group("name"), "phone": m.group("phone") or ""})
         return out
 
@@ -295,7 +298,7 @@ class CompiledRule:
             if masked:
                 out["phone_masked"] = phone
             elif not self.phone_re.match(phone):
-                self._bad(self.on_bad_phone, f"电话“{phone[:20]}”格式不对", warnings)
+                self._bad(self.on_bad_phone, f"电话“{mask_phone(phone[:20])}”格式不对", warnings)
                 out["phone"] = phone if self.on_bad_phone == "keep" else ""
             else:
                 out["phone"] = phone

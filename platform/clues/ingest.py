@@ -803,7 +803,9 @@ def report_dir() -> Path:
 
 def write_report(batch: IngestBatch, path: Path | None = None, directory: Path | None = None) -> Path:
     """The batch's rejected records as CSV (UTF-8 with BOM for Excel; formula-looking cells
-    neutralised). Returns the path and remembers it on the batch."""
+    neutralised; excerpts and reasons masked — names, phones, ID numbers, see clues.redact).
+    Returns the path and remembers it on the batch."""
+    from clues import redact
     from lowcode.excel import neutralise
 
     if path is None:
@@ -812,10 +814,12 @@ def write_report(batch: IngestBatch, path: Path | None = None, directory: Path |
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["来源", "文件", "行号", "记录标识", "原因", "原始内容（节选）"])
+        w.writerow(["来源", "文件", "行号", "记录标识", "原因", "原始内容（节选，已脱敏）"])
+        keys = redact.keys()
         for r in batch.rejections.order_by("line", "id").iterator(chunk_size=2000):
             w.writerow([neutralise(v) for v in (batch.channel_id, batch.file_name,
-                                                "" if r.line is None else r.line, r.record_key, r.reason, r.excerpt)])
+                                                "" if r.line is None else r.line, r.record_key,
+                                                redact.mask_message(r.reason), redact.mask_excerpt(r.excerpt, keys))])
     IngestBatch.objects.filter(pk=batch.pk).update(report_path=str(path))
     batch.report_path = str(path)
     return path

@@ -16,6 +16,7 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from clues.fields import EncryptedJSONField
 from lowcode.models import MetaRecord
 from secure.fields import BlindIndexField, EncryptedField
 
@@ -146,7 +147,8 @@ class Rejection(models.Model):
                                        help_text="JSON Lines 的行号或 Excel 的行号；空表示整个文件")
     record_key = models.CharField("记录标识", max_length=100, blank=True, db_index=True)
     reason = models.CharField("原因", max_length=500)
-    excerpt = models.TextField("原始内容（节选）", blank=True)
+    # SM4-encrypted: a refused line may carry anything (names, phones, ID numbers); shown masked
+    excerpt = EncryptedField("原始内容（节选）", kind="text", blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "拒绝记录"
@@ -165,7 +167,7 @@ class RawRecord(models.Model):
                                 on_delete=models.PROTECT, related_name="raw_records", db_index=False)
     source_id = models.CharField("来源编号", max_length=64)
     record_key = models.CharField("记录标识", max_length=100)
-    payload = models.JSONField("原始数据")
+    payload = EncryptedJSONField("原始数据")  # SM4 at rest; no SQL search inside it
     payload_hash = models.CharField("内容摘要", max_length=64)
     first_seen = models.DateTimeField("首次接收", default=timezone.now)
     last_seen = models.DateTimeField("最近接收", default=timezone.now, db_index=True)
@@ -198,7 +200,7 @@ class RawRecordVersion(models.Model):
     """A payload that was replaced by a newer delivery of the same record."""
 
     raw = models.ForeignKey(RawRecord, verbose_name="原始记录", on_delete=models.CASCADE, related_name="versions")
-    payload = models.JSONField("原始数据")
+    payload = EncryptedJSONField("原始数据")
     payload_hash = models.CharField("内容摘要", max_length=64)
     received_at = models.DateTimeField("接收时间")
     replaced_at = models.DateTimeField("被替换时间", default=timezone.now)

@@ -225,7 +225,9 @@ def read_xlsx(stream: IO[bytes], on_open=None) -> Iterator[Item]:
                     record = {h: _cell(v) for h, v in zip(headers, row) if h and v not in (None, "")}
                     extra_cells = [v for v in row[len(headers):] if v not in (None, "")]
                     if extra_cells:
-                        yield Item(number, None, "该行的数据多于表头的列数", excerpt_of(list(row)))
+                        # keyed by the headers, so the report can tell a name or phone column and mask it
+                        yield Item(number, None, "该行的数据多于表头的列数",
+                                   excerpt_of({**record, "多出的列": [_cell(v) for v in extra_cells]}))
                         continue
                     yield Item(number, record)
             except FileRejected:
