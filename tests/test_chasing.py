@@ -104,7 +104,7 @@ def test_review_reminded_after_24h_and_escalated_to_the_district_after_48h(pendi
     review.refresh_from_db()
     assert review.escalated_at == t0 + 49 * H
     assert list(notices("remind", case, "demo_district").values_list("title", flat=True)) == \
-        ["审核超时上报：湖滨社区噪音纠纷待审核（结果待审核）"]
+        [f"审核超时上报：{case.exchange_id}（邻里纠纷）（结果待审核）"]  # number and type, not the title
     assert notices("remind", case, "demo_street").count() == 1
     escalate = CaseEvent.objects.get(case=case, kind="escalate")
     assert "区矛调中心管理员" in escalate.message and "东湖街道管理员 尚未审核" in escalate.message

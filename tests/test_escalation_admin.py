@@ -58,7 +58,8 @@ def test_preview_shows_how_many_cases_each_colour_would_hold_without_saving(case
     assert counts["red"] == (2, 0)
     assert counts["yellow"] == (1, 1)
     assert counts["green"][1] - counts["green"][0] == 2
-    assert "群体欠薪" in page and "颜色会变化的示例" in page
+    assert cases[1].exchange_id in page and "颜色会变化的示例" in page
+    assert "群体欠薪" not in page and "当事人2" not in page  # samples by number, no title or party
     rule.refresh_from_db()
     assert rule.condition.startswith("涉及人数 >= 群体规模阈值")  # nothing saved
     assert CaseWarning.objects.filter(level="red").count() == 2
@@ -148,7 +149,7 @@ def test_a_party_rule_preview_counts_people(make_case, client_for):
                                          form_data(rule, condition="纠纷数 >= 3", _preview="1")).content.decode()
     counts = preview_counts(page)
     assert counts["yellow"] == (1, 0) and counts["red"] == (0, 1)
-    assert "李四" in page
+    assert "李*（按证件号码识别）" in page and "李四" not in page  # a masked sample, no link
 
 
 def test_bad_levels_and_settings_are_refused(cases, client_for):

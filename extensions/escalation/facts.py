@@ -77,7 +77,11 @@ def person_key(party) -> tuple[str, str] | None:
         return "phone", f"phone:{party.phone_bidx}"
     name, address = _plain(party.name), _plain(party.address)
     if name and address:
-        return "name", f"name:{name}|{address}"[:400]
+        # keyed hash, not the text: the home address is encrypted at rest and must not sit in
+        # clear in the person keys (PersonCase, PartyWarning)
+        from secure.crypto import blind_index
+
+        return "name", f"name:{blind_index(f'{name}|{address}', 'name_address')}"
     return None
 
 

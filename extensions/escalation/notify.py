@@ -3,7 +3,7 @@ the level the colour puts in charge (WarningLevel.lead_level, e.g. red → the s
 from __future__ import annotations
 
 from cases import actions
-from notices.actions import notify
+from notices.actions import case_label, notify
 
 # Roles that do not handle cases (same exclusion as cases.actions.handlers_for).
 NON_HANDLING_ROLES = ["第三方组织管理员", "第三方调解员", "业务配置管理员", "部门用户"]
@@ -38,9 +38,9 @@ def notify_change(case, cfg, old_level: str, verdict, memo: dict | None = None) 
     if old_level:
         old = cfg.level(old_level)
         trend = "升级" if cfg.more_severe(verdict.level, old_level) else "降级"
-        title = f"预警{trend}：{case.title}（{old.label} → {new.label}）"
+        title = f"预警{trend}：{case_label(case)}（{old.label} → {new.label}）"
     else:
-        title = f"{new.label}：{case.title}"
+        title = f"{new.label}：{case_label(case)}"
     lines = [f"案件 {case.exchange_id} 现为{new.label}。"]
     if verdict.reasons:
         lines.append("原因：" + "；".join(verdict.reasons))

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 
 from accounts.scope import scope_q
+from lowcode import registry
+from secure.samples import mask_name
 from extensions.escalation import config as config_mod
 from extensions.escalation import facts as F
 
@@ -103,11 +105,15 @@ def _case_preview(user, before_cfg, after_cfg, decide, out):
         out.notes.append(f"{len(live_ids)} 件尚无可用的研判结果，已现场计算"
                          + (f"；另有 {skipped} 件未计入（运行 evaluate_warnings 后可全部计入）" if skipped > 0 else ""))
     # links for the examples only
+    # examples by number and type, never by title (it names the parties); a link only for users who
+    # may open cases (a business configuration admin sees counts and numbers only)
     moved = [c for c in changes if c[0] != c[1]][:EXAMPLES]
-    titles = dict((pk, f"{no} {title}") for pk, no, title in
-                  Case.objects.filter(pk__in=[c[2] for c in moved]).values_list("pk", "exchange_id", "title"))
-    return [(b, a, (titles.get(pk, ""), reverse("admin:cases_case_detail", args=[pk])) if (b != a) else ("", ""), r)
-            for b, a, pk, r in changes]
+    types = registry.get_dictionary("case_type")
+    titles = dict((pk, f"{no}（{types[t].label if t in types else t}）") for pk, no, t in
+                  Case.objects.filter(pk__in=[c[2] for c in moved]).values_list("pk", "exchange_id", "case_type"))
+    linked = user.has_perm("cases.view_case")
+    return [(b, a, (titles.get(pk, ""), reverse("admin:cases_case_detail", args=[pk]) if linked else "")
+             if (b != a) else ("", ""), r) for b, a, pk, r in changes]
 
 
 def _party_preview(user, before_cfg, after_cfg, decide, out):
@@ -125,12 +131,14 @@ def _party_preview(user, before_cfg, after_cfg, decide, out):
     from cases.models import Party
 
     names = dict(Party.objects.filter(pk__in=[d["party"] for _, d in verdicts.values()]).values_list("pk", "name"))
+    linked = user.has_perm("cases.view_case")  # the party warning list is a case screen
     changes = []
     for key, (v, d) in verdicts.items():
         level = v.level if v.rule is not None else after_cfg.default_level
         pw = current.get(key, before_cfg.default_level)
         url = reverse("admin:escalation_partywarning_changelist")
-        changes.append((pw, level, (f"{names.get(d['party'], '')}（按{party.IDENTITY_LABELS[key.split(':', 1)[0]]}识别）", url), v.reasons))
+        changes.append((pw, level, (f"{mask_name(names.get(d['party'], ''))}（按{party.IDENTITY_LABELS[key.split(':', 1)[0]]}识别）",
+                                    url if linked else ""), v.reasons))
     if len(keys) == PERSON_LIMIT:
         out.notes.append(f"只计算了最近的 {PERSON_LIMIT} 名当事人")
     return changes

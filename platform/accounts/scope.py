@@ -4,6 +4,10 @@ region-owned rows goes through ``scope_queryset`` (invariant, see docs/architect
 A user sees their region subtree (district ⊃ street ⊃ community ⊃ grid); a superuser sees
 everything; a user with neither region nor grants sees nothing (default deny).
 
+A user of a 职能部门 (organisation kind "dept", e.g. 人社局) is outside the region tree even though
+their organisation sits at the district: they see only the cases referred (转办/交办) to their
+organisation and not withdrawn (``cases.CaseReferral``) — least privilege (等保 访问控制 d).
+
 Cases (and rows reached through ``case__region_path``) are also visible when granted per object
 with django-guardian (``cases.view_case`` to the user or one of their groups — the dispatch award
 grants the awarded third-party organisation's group). The grant tables are guardian's direct-FK
@@ -13,11 +17,23 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 
+DEPARTMENT_KIND = "dept"  # orgs.Organization.Kind.DEPARTMENT (no domain import at module level)
+
+
 def region_prefix(user) -> str | None:
-    if not user.is_authenticated or not user.is_active:
+    if not user.is_authenticated or not user.is_active or department_id(user) is not None:
         return None
     region = getattr(user, "region", None)
     return region.path if region is not None else None
+
+
+def department_id(user) -> int | None:
+    """The user's organisation when it is a 职能部门 (their rows: the cases referred to it), else
+    None. Reads the organisation once per user object (Django's FK cache)."""
+    if not getattr(user, "organization_id", None) or not (user.is_authenticated and user.is_active):
+        return None
+    org = user.organization
+    return org.pk if org is not None and org.kind == DEPARTMENT_KIND else None
 
 
 def scope_q(user, path_field: str = "region_path", model=None) -> Q | None:
@@ -38,9 +54,10 @@ def scope_queryset(user, queryset: QuerySet, path_field: str = "region_path") ->
 
 def granted_q(user, path_field: str = "region_path", model=None) -> Q | None:
     """Cases granted to the user per object (guardian ``cases.view_case`` to the user or one of
-    their groups), as a Q on the queried rows; None when the path does not lead to a case.
-    Only users outside the region tree (third-party organisations) hold grants: a user with a
-    region gets no extra subquery, so region-scoped lists keep their plain indexed prefix filter."""
+    their groups) or referred to their department, as a Q on the queried rows; None when the
+    path does not lead to a case. Only users outside the region tree (third-party organisations,
+    departments) hold grants: a user with a region gets no extra subquery, so region-scoped lists
+    keep their plain indexed prefix filter."""
     from django.apps import apps
 
     if not (user.is_authenticated and user.is_active) or region_prefix(user) is not None:
@@ -53,7 +70,7 @@ def granted_q(user, path_field: str = "region_path", model=None) -> Q | None:
     else:
         return None
     q = None
-    for sub in _granted_case_ids(user, case_model):
+    for sub in _granted_case_ids(user, case_model) + _referred_case_ids(user):
         q = Q(**{lookup: sub}) if q is None else q | Q(**{lookup: sub})
     return q
 
@@ -71,6 +88,43 @@ def _granted_case_ids(user, case_model) -> list:
     if not group_perms.objects.is_generic():
         out.append(group_perms.objects.filter(group__user=user, **perm).values("content_object_id"))
     return out
+
+
+def _referred_case_ids(user) -> list:
+    """Subquery of the case ids referred to the user's department (open or answered)."""
+    from django.apps import apps
+
+    dept = department_id(user)
+    if dept is None:
+        return []
+    referral = apps.get_model("cases", "CaseReferral")
+    return [referral.objects.filter(department_id=dept, state__in=referral.VISIBLE_STATES).values("case_id")]
+
+
+def case_viewers_q(case) -> Q:
+    """The dual of ``scope_q`` for one case: a Q on User rows matching exactly the users whose
+    scope contains ``case`` (row scope only; function rights are the caller's). Lets a caller
+    filter many recipients in one query (notices.actions.notify) instead of one per user."""
+    from django.apps import apps
+
+    path = case.region_path
+    ancestors = [path[:i + 1] for i, ch in enumerate(path) if ch == "/"]
+    in_dept = Q(organization__kind=DEPARTMENT_KIND)
+    region_user = Q(region__path__in=ancestors) & ~in_dept
+    referral = apps.get_model("cases", "CaseReferral")
+    referred = in_dept & Q(organization__in=referral.objects.filter(
+        case_id=case.pk, state__in=referral.VISIBLE_STATES).values("department_id"))
+    granted = Q(pk__in=[])
+    from guardian.utils import get_group_obj_perms_model, get_user_obj_perms_model
+
+    perm = {"permission__codename": "view_case", "permission__content_type__app_label": "cases"}
+    user_perms, group_perms = get_user_obj_perms_model(type(case)), get_group_obj_perms_model(type(case))
+    if not user_perms.objects.is_generic():
+        granted |= Q(pk__in=user_perms.objects.filter(content_object_id=case.pk, **perm).values("user_id"))
+    if not group_perms.objects.is_generic():
+        granted |= Q(groups__in=group_perms.objects.filter(content_object_id=case.pk, **perm).values("group_id"))
+    outside_tree = Q(region__isnull=True) | in_dept
+    return Q(is_active=True) & (Q(is_superuser=True) | region_user | referred | (outside_tree & granted))
 
 
 def regions_for(user):

@@ -24,7 +24,7 @@ from lowcode import registry
 from lowcode.forms import expression_values
 from lowcode.lists import raw_value
 from lowcode.workflow import Transition, WorkflowSpec, workflow_for
-from notices.actions import notify
+from notices.actions import case_label, notify
 
 
 class ActionRefused(Exception):
@@ -202,10 +202,10 @@ def do_transition(case: Case, action: str, user, *, opinion: str = "",
               user, source, t.target)
 
         if opened is not None:
-            notify(reviewers_for(case, t.target), "review", f"待审核：{case.title}",
+            notify(reviewers_for(case, t.target), "review", f"待审核：{case_label(case)}",
                    f"{user} 提交了“{action}”，请审核。案件编号 {case.exchange_id}", case)
         if closed is not None and closed.submitted_by_id and closed.submitted_by_id != user.pk:
-            notify([closed.submitted_by], "result", f"审核结果：{action} · {case.title}",
+            notify([closed.submitted_by], "result", f"审核结果：{action} · {case_label(case)}",
                    opinion or f"{user} {action}", case)
         return TransitionDone(case, t, opened)
 

@@ -12,7 +12,7 @@ from secure.masking import mask
 
 EVENT_KINDS = {"transition": "流转", "review": "审核", "remind": "催办", "escalate": "上报上级",
                "overdue": "超期", "stale": "无进展", "tag": "打标", "archive": "归档", "log": "调解日志",
-               "visit": "回访"}
+               "visit": "回访", "referral": "部门转办"}
 PURPOSES = {"case": "案件材料", "log": "调解日志", "result": "调解结果", "visit": "回访"}
 
 
@@ -128,5 +128,11 @@ def extension_blocks(request, obj) -> list:
 def handling_blocks(case: Case, see_sensitive: bool):
     """Everything the PC case detail shows below the layout sections."""
     return [parties_block(case, see_sensitive), logs_block(case), items_block(case), result_block(case),
-            help_block(case), reviews_block(case), visits_block(case), case_attachments_block(case),
-            trace_block(case)]
+            help_block(case), referrals_block(case), reviews_block(case), visits_block(case),
+            case_attachments_block(case), trace_block(case)]
+
+
+def referrals_block(case: Case):
+    from cases.referrals import referrals_block as block
+
+    return block(case)

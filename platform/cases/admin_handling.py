@@ -10,7 +10,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from cases import actions, workbench
+from cases import actions, referrals, workbench
 from cases.actions import ActionRefused
 from cases.models import Case, MediationResult
 from lowcode.registry import get_dictionary
@@ -114,6 +114,7 @@ def detail_handling(request, case: Case) -> dict:
             links.append({"label": DATA_FORMS["log"], "url": f"{handle}?form=log"})
         else:
             links.append({"label": DATA_FORMS["visit"], "url": f"{handle}?form=visit"})
+    links += referrals.links(user, case, handle)  # 转办/交办给部门, 办理反馈, 撤回转办
     review = workbench.reviews_waiting_for(user).filter(case=case).first()
     return {
         "handling_buttons": buttons,
@@ -174,6 +175,8 @@ def handle_view(model_admin, request, object_id):
             messages.error(request, str(e))
             return HttpResponseRedirect(detail)
         kind, title = t.form, action
+    elif kind in referrals.FORMS:
+        return referrals.form_view(model_admin, request, case, kind)
     elif kind in DATA_FORMS:
         if not (request.user.has_perm("cases.change_case") and actions.in_scope(request.user, case)):
             raise PermissionDenied

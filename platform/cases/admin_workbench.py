@@ -10,8 +10,7 @@ from django.utils import timezone
 from cases import workbench
 from cases.admin_blocks import label
 from lowcode.registry import format_when
-from notices.actions import unread_count
-from notices.models import Notice
+from notices.actions import readable, unread_count
 
 LIST_SIZE = 10
 
@@ -42,7 +41,7 @@ def workbench_context(request, notice_count: int | None = None) -> dict:
     notices = [{
         "notice": n, "kind": n.get_kind_display(), "created_at": format_when(n.created_at),
         "url": reverse("admin:notices_notice_change", args=[n.pk]),
-    } for n in Notice.objects.filter(recipient=user, read_at__isnull=True).order_by("-created_at")[:LIST_SIZE]]
+    } for n in readable(user).filter(read_at__isnull=True).order_by("-created_at")[:LIST_SIZE]]
 
     closed = workbench.closed_states()
     latest = [{

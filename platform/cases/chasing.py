@@ -26,7 +26,7 @@ from cases import actions
 from cases.models import Case, CaseEvent, Review
 from lowcode import registry
 from lowcode.workflow import WorkflowSpec, workflow_for
-from notices.actions import notify
+from notices.actions import case_label, notify
 
 KINDS = ("overdue", "reminded", "escalated", "stale")
 
@@ -60,7 +60,7 @@ def flag_overdue(now: dt.datetime | None = None) -> int:
                 to = handlers(case)
                 deadline = timezone.localtime(case.deadline).strftime("%Y-%m-%d")
                 _event(case, "overdue", f"系统：案件已超过办理期限（{deadline}），已提醒 {_names(to)}", now)
-                notify(to, "overdue", f"超期提醒：{case.title}",
+                notify(to, "overdue", f"超期提醒：{case_label(case)}",
                        f"案件 {case.exchange_id}（{actions.state_label(case.status)}）已超过办理期限 {deadline}，"
                        "请尽快办理。", case)
                 flagged += 1
@@ -114,7 +114,7 @@ def _remind(pk: int, now: dt.datetime, reviewers) -> int:
         to, _ = nearest_reviewers(case, review.state, reviewers)
         waited = _waited(now - review.submitted_at)
         _event(case, "remind", f"系统：{label}已等待 {waited}，已催办 {_names(to)}", now)
-        notify(to, "remind", f"催办：{case.title}（{label}）",
+        notify(to, "remind", f"催办：{case_label(case)}（{label}）",
                f"案件 {case.exchange_id} 的{label}已等待 {waited}，请尽快审核。", case)
     return 1
 
@@ -131,12 +131,12 @@ def _escalate(pk: int, now: dt.datetime, reviewers) -> int:
         if superiors:
             _event(case, "escalate", f"系统：{label}已等待 {waited}，{_names(waiting)} 尚未审核，"
                                      f"已上报 {_names(superiors)}", now)
-            notify(superiors, "remind", f"审核超时上报：{case.title}（{label}）",
+            notify(superiors, "remind", f"审核超时上报：{case_label(case)}（{label}）",
                    f"案件 {case.exchange_id} 的{label}已等待 {waited}，{_names(waiting)} 尚未审核，请督促处理。",
                    case)
         else:  # the nearest reviewers are the top level: nobody to escalate to, chase them again
             _event(case, "escalate", f"系统：{label}已等待 {waited}，已无上级可上报，再次催办 {_names(waiting)}", now)
-            notify(waiting, "remind", f"再次催办：{case.title}（{label}）",
+            notify(waiting, "remind", f"再次催办：{case_label(case)}（{label}）",
                    f"案件 {case.exchange_id} 的{label}已等待 {waited}，请尽快审核。", case)
     return 1
 
@@ -174,7 +174,7 @@ def flag_stale(now: dt.datetime | None = None) -> int:
                     idle = (now - progress).days
                     label = actions.state_label(case.status)
                     _event(case, "stale", f"系统：案件已 {idle} 天无进展（{label}），已提醒 {_names(to)}", now)
-                    notify(to, "remind", f"无进展提醒：{case.title}",
+                    notify(to, "remind", f"无进展提醒：{case_label(case)}",
                            f"案件 {case.exchange_id} 处于“{label}”，已 {idle} 天没有进展，请尽快办理。", case)
                     flagged += 1
     return flagged

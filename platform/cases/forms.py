@@ -20,7 +20,9 @@ class PartyForm(forms.ModelForm):
         model = Party
         fields = ("role", "party_kind", "name", "id_number", "phone", "address")  # a tuple: never mutated
         widgets = {"id_number": forms.TextInput(attrs={"size": 20, "class": "vTextField"}),
-                   "phone": forms.TextInput(attrs={"size": 14, "class": "vTextField"})}
+                   "phone": forms.TextInput(attrs={"size": 14, "class": "vTextField"}),
+                   # encrypted at rest (a text column), still typed on one line
+                   "address": forms.TextInput(attrs={"size": 30, "class": "vTextField", "maxlength": 255})}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -95,7 +95,9 @@ class Party(models.Model):
     id_number_bidx = BlindIndexField(source="id_number", db_index=False)
     phone = EncryptedField("联系电话", kind="phone", blank=True, default="")
     phone_bidx = BlindIndexField(source="phone", db_index=False)
-    address = models.CharField("住址", max_length=255, blank=True)
+    # 住址 is personal data (GB/T 39786 §8.4 e): SM4 at rest like the ID number; nothing searches it
+    # (the dispute's place, Case.address, stays a plain searchable column)
+    address = EncryptedField("住址", kind="address", max_length=255, blank=True, default="")
     extra = models.JSONField("扩展字段", default=dict, blank=True)
     # History is read per party and per case; names and blind indexes are looked up live only.
     history = HistoricalRecords(no_db_index=["name", "id_number_bidx", "phone_bidx"])
@@ -315,3 +317,36 @@ class CaseFile(models.Model):
     def save(self, *args, **kwargs):
         self.region_path = self.region.path
         super().save(*args, **kwargs)
+
+
+class CaseReferral(models.Model):
+    """转办/交办 to a 职能部门: the one way a department user gets to see a case. While the
+    referral is open or answered, the department's users see the case (accounts.scope); a
+    withdrawn referral takes the sight away again."""
+
+    KINDS = [("transfer", "转办"), ("assign", "交办")]
+    STATES = [("open", "待办理"), ("answered", "已反馈"), ("withdrawn", "已撤回")]
+    VISIBLE_STATES = ("open", "answered")
+    case = models.ForeignKey(Case, verbose_name="案件", on_delete=models.CASCADE, related_name="referrals")
+    department = models.ForeignKey("orgs.Organization", verbose_name="承办部门", on_delete=models.PROTECT,
+                                   related_name="referrals")
+    kind = models.CharField("方式", max_length=16, choices=KINDS, default="transfer")
+    reason = models.TextField("转办事由", max_length=2000)
+    state = models.CharField("状态", max_length=16, choices=STATES, default="open")
+    referred_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="转办人", null=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    referred_at = models.DateTimeField("转办时间", default=timezone.now)
+    answer = models.TextField("办理反馈", blank=True, max_length=2000)
+    answered_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="反馈人", null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    answered_at = models.DateTimeField("反馈时间", null=True, blank=True)
+    closed_at = models.DateTimeField("撤回时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "部门转办"
+        ordering = ["-referred_at", "-id"]
+        # the department user's scope is "case ids referred to my organisation": one index walk
+        indexes = [models.Index(fields=["department", "state", "case"], name="referral_scope")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}给 {self.department}"

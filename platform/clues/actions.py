@@ -18,7 +18,7 @@ from django.utils import timezone
 from accounts.scope import scope_q
 from cases.actions import ActionRefused, trace
 from clues.models import Clue
-from notices.actions import notify
+from notices.actions import case_label, notify
 
 HISTORY_REASON = {"assign": "分派线索", "convert": "线索转为案件", "close": "关闭线索"}
 OPEN_STATUSES = ("new", "assigned")
@@ -100,7 +100,7 @@ def assign_clues(clues, user, assignee) -> int:
         clue.status, clue.assignee = "assigned", assignee
         _save(clue, user, f"{HISTORY_REASON['assign']}：{assignee}", ["status", "assignee"])
     first = rows[0]
-    title = f"分派给您 {len(rows)} 条线索" if len(rows) > 1 else f"分派给您一条线索：{first.title or first.record_key}"
+    title = f"分派给您 {len(rows)} 条线索" if len(rows) > 1 else f"分派给您一条线索：{first.record_key}"
     notify([assignee], "system", title[:200], f"分派人：{user}")
     return len(rows)
 
@@ -185,5 +185,5 @@ def convert_clue(clue, user, *, region=None, case_type: str = ""):
     trace(case, "transition", f"由线索 {clue.record_key}（{clue.channel}）转为案件", actor=user,
           to_state=case.status)
     if clue.assignee_id and clue.assignee_id != user.pk:
-        notify([clue.assignee], "system", f"线索已转为案件：{case.title}"[:200], case.exchange_id, case=case)
+        notify([clue.assignee], "system", f"线索已转为案件：{case_label(case)}"[:200], case.exchange_id, case=case)
     return case

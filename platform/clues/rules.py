@@ -250,6 +250,16 @@ STANDARD_LABELS = {"source_id": "编号", "title": "标题", "description": "内
                    "extra": "扩展字段"}
 
 
+# the preview shows what the rule changes, not who is in the records: personal fields masked
+PERSONAL_KEYS = {"title", "description", "parties", "address", "address_raw", "extra"}
+
+
+def _sample(key: str, value):
+    from secure.samples import mask_structure
+
+    return mask_structure(value) if key in PERSONAL_KEYS else value
+
+
 @dataclass
 class PreviewSummary:
     """What a screen shows of a preview: counts and the first changed records, field by field."""
@@ -273,7 +283,7 @@ def summarise_preview(rows: list[PreviewRow], limit: int = 20, width: int = 80) 
         if not row.changed or len(examples) >= limit:
             continue
         before, after = row.before or {}, row.after or {}
-        fields = [(STANDARD_LABELS.get(k, k), short(before.get(k, "")), short(after.get(k, "")))
+        fields = [(STANDARD_LABELS.get(k, k), short(_sample(k, before.get(k, ""))), short(_sample(k, after.get(k, ""))))
                   for k in sorted(set(before) | set(after), key=lambda k: list(STANDARD_LABELS).index(k)
                                   if k in STANDARD_LABELS else 99)
                   if before.get(k) != after.get(k) and k not in ("record_key", "source", "kind")]

@@ -20,7 +20,7 @@ from dispatch.masking import masked_case_text
 from dispatch.models import Bid, DispatchOrder, Evaluation, Voucher
 from dispatch.scope import (TP_ADMIN_ROLE, TP_MEDIATOR_ROLE, is_org_admin, is_third_party, staff_orders,
                             third_party_org)
-from notices.actions import notify
+from notices.actions import case_label, notify
 
 __all__ = ["ActionRefused", "create_order", "sign_up", "cancel_bid", "award", "confirm_voucher", "withdraw",
            "evaluate", "sync_completion", "dispatchable_cases"]
@@ -307,7 +307,7 @@ def notify_awarding_staff(case_id: int, state: str) -> int:
         return 0
     if not review:
         return 0
-    return notify([order.awarded_by], "review", f"待审核：{order.case.title}",
+    return notify([order.awarded_by], "review", f"待审核：{case_label(order.case)}",
                   f"{order.awarded_org} 提交了发单 {order.number} 的调解结果，请审核。", order.case)
 
 

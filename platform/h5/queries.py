@@ -16,7 +16,7 @@ from cases.models import Case, Party, Review
 from cases.workbench import success_outcomes
 from lowcode import registry
 from lowcode.workflow import WorkflowSpec, workflow_for
-from notices.models import Notice
+from notices.actions import readable
 from secure.masking import mask
 
 PAGE_SIZE = 20
@@ -212,7 +212,7 @@ def notice_page(user, page: int = 1) -> NoticePage:
     """The user's notices, unread first, newest first; which linked cases the user may open."""
     page = max(page, 1)
     start = (page - 1) * PAGE_SIZE
-    qs = (Notice.objects.filter(recipient=user).select_related("case")
+    qs = (readable(user).select_related("case")
           .annotate(read_rank=SqlCase(When(read_at__isnull=True, then=Value(0)), default=Value(1),
                                  output_field=IntegerField()))
           .order_by("read_rank", "-created_at", "-id"))

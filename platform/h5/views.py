@@ -25,7 +25,7 @@ from h5 import forms as h5_forms
 from h5 import queries, services
 from lowcode import registry
 from lowcode.modeladmin import display_sections, format_display
-from notices.actions import mark_read, unread_count
+from notices.actions import mark_read, readable, unread_count
 from notices.models import Notice
 
 VIEW = "cases.view_case"
@@ -402,7 +402,7 @@ def inbox(request):
 @require_GET
 @h5_view()
 def notice_open(request, pk: int):
-    notice = get_object_or_404(Notice.objects.filter(recipient=request.user), pk=pk)
+    notice = get_object_or_404(readable(request.user), pk=pk)  # own, and its case still in scope
     mark_read(request.user, [notice.pk])
     return render_h5(request, "h5/notice.html", {
         "notice": notice, "kind": dict(Notice.KINDS).get(notice.kind, notice.kind),

@@ -16,6 +16,15 @@ from lowcode.lists import raw_value
 TRY_SAMPLE = 500
 
 
+def sample_label(obj) -> str:
+    """A 试算 example names the record, not the people in it: its number when it has one
+    (a case's 案件编号), else its text masked (a party: 张*)."""
+    from secure.samples import mask_name
+
+    number = getattr(obj, "exchange_id", None) or getattr(obj, "record_key", None)
+    return str(number) if number else mask_name(str(obj))
+
+
 def _coerce(spec, raw: list[str]):
     if spec.fieldtype == "multi_select":
         return raw
@@ -84,6 +93,6 @@ def try_expression(request, entity: str):
         if hit:
             matched += 1
             if len(examples) < 5:
-                examples.append(str(obj))
+                examples.append(sample_label(obj))
     return JsonResponse({"ok": True, "total": len(rows), "matched": matched, "errors": errors,
                          "examples": examples})

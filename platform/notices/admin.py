@@ -9,7 +9,7 @@ from django.utils.html import format_html
 
 from lowcode.modeladmin import ScopedAdminMixin
 from lowcode.registry import format_when
-from notices.actions import mark_read, unread_count
+from notices.actions import mark_read, readable, unread_count
 from notices.models import Notice
 
 MENU_LABEL = "我的消息"
@@ -58,7 +58,8 @@ class NoticeAdmin(ScopedAdminMixin, admin.ModelAdmin):
         return False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).filter(recipient=request.user).select_related("case")
+        # own notices, and of those only the ones whose case the user may still see
+        return readable(request.user, super().get_queryset(request)).select_related("case")
 
     def get_ordering(self, request):
         unread_first = Case(When(read_at__isnull=True, then=Value(0)), default=Value(1),
