@@ -16,8 +16,8 @@ from cases.models import Case, CaseFile, Party, Review
 from lowcode.excel_admin import ExcelAdminMixin
 from lowcode.modeladmin import MetaModelAdmin, ScopedAdminMixin, current_request, set_current_request
 from lowcode.registry import get_meta
+from secure import audit
 from secure.crypto import blind_index, normalise
-from secure.masking import mask
 
 ID_LIKE = re.compile(r"^\d{17}[\dX]$")
 PHONE_LIKE = re.compile(r"^(1\d{10}|0\d{9,11})$")
@@ -29,6 +29,7 @@ def identity_lookup(term: str, prefix: str = "") -> dict | None:
     (the values are encrypted; substring search on them is impossible by design)."""
     for kind, pattern in (("id_number", ID_LIKE), ("phone", PHONE_LIKE)):
         if pattern.match(normalise(term, kind)):
+            audit.searched(kind, normalise(term, kind))  # a probe for a person: audited
             return {f"{prefix}{kind}_bidx": blind_index(term, kind)}
     return None
 
@@ -202,7 +203,7 @@ class PartyAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def _masked(self, obj, name):
         request = current_request()
         value = getattr(obj, name)
-        return value if request is not None and can_see_sensitive(request) else mask(value, name)
+        return audit.shown(obj, value, name, request is not None and can_see_sensitive(request))
 
     @admin.display(description="证件号码")
     def masked_id_number(self, obj):

@@ -8,7 +8,7 @@ from django.utils.html import format_html, format_html_join
 
 from cases.models import Attachment, Case, HelpRequest, MediationResult
 from lowcode.registry import format_when, get_dictionary, get_meta
-from secure.masking import mask
+from secure import audit
 
 EVENT_KINDS = {"transition": "流转", "review": "审核", "remind": "催办", "escalate": "上报上级",
                "overdue": "超期", "stale": "无进展", "tag": "打标", "archive": "归档", "log": "调解日志",
@@ -41,8 +41,8 @@ def parties_block(case: Case, see_sensitive: bool):
         rows.append([
             pm.display_value(pm.fields["role"], p.role) if "role" in pm.fields else p.role,
             p.name,
-            p.id_number if see_sensitive else mask(p.id_number, "id_number"),
-            p.phone if see_sensitive else mask(p.phone, "phone"),
+            audit.shown(p, p.id_number, "id_number", see_sensitive),
+            audit.shown(p, p.phone, "phone", see_sensitive),
             p.address,
         ])
     return ("当事人", ["类型", "姓名/名称", "证件号码", "联系电话", "住址"], rows)

@@ -7,6 +7,7 @@ from django import forms
 from cases.models import Party
 from lowcode.fieldtypes import validate_id_number, validate_phone
 from lowcode.forms import apply_core_overrides
+from secure import audit
 from secure.crypto import normalise
 from secure.masking import mask
 
@@ -27,9 +28,10 @@ class PartyForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         apply_core_overrides(self, "party", None)
-        if not self.can_see_sensitive and self.instance.pk:
-            for name in SENSITIVE:
-                self.initial[name] = mask(getattr(self.instance, name), name)
+        if self.instance.pk:
+            for name in SENSITIVE:  # masked, or in full and audited
+                self.initial[name] = audit.shown(self.instance, getattr(self.instance, name), name,
+                                                 self.can_see_sensitive)
 
     def _clean_sensitive(self, name, validator):
         value = normalise(self.cleaned_data.get(name) or "", name)

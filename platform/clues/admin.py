@@ -34,7 +34,7 @@ from cases.admin_blocks import label
 from clues import actions, quality, redact
 from clues.models import Channel, Clue, IngestBatch, RawRecord, Rejection
 from lowcode.modeladmin import ScopedAdminMixin, current_request, set_current_request
-from secure.masking import mask
+from secure import audit
 
 MAX_SELECTED = 2000
 MAX_CONVERT = 50
@@ -280,7 +280,7 @@ class ClueAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
         out = []
         for p in obj.parties.all():
             if p.phone:
-                out.append(p.phone if sensitive else mask(p.phone, "phone"))
+                out.append(audit.shown(obj, p.phone, "phone", sensitive))
             elif p.phone_masked:
                 out.append(p.phone_masked)
         return out
@@ -294,8 +294,8 @@ class ClueAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
         sensitive = self._sensitive()
         rows = []
         for p in obj.parties.all():
-            phone = (p.phone if sensitive else mask(p.phone, "phone")) if p.phone else p.phone_masked
-            idn = (p.id_number if sensitive else mask(p.id_number, "id_number")) if p.id_number else ""
+            phone = audit.shown(obj, p.phone, "phone", sensitive) if p.phone else p.phone_masked
+            idn = audit.shown(obj, p.id_number, "id_number", sensitive) if p.id_number else ""
             rows.append((p.role or "—", p.name or "不详", phone or "—", idn or "—"))
         if not rows:
             return "无"
@@ -486,6 +486,9 @@ class IngestBatchAdmin(admin.ModelAdmin):
         report = Path(batch.report_path) if batch.report_path else None
         if report is None or not report.exists():
             report = write_report(batch)
+        from secure import audit
+
+        audit.export(request, f"拒绝记录报告：{batch}", rows=batch.rejected, filters={"batch": batch.pk})
         return FileResponse(report.open("rb"), as_attachment=True, filename=report.name,
                             content_type="text/csv; charset=utf-8")
 

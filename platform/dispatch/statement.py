@@ -12,6 +12,7 @@ from openpyxl.styles import Font
 
 from cases.admin_blocks import label
 from lowcode.excel import neutralise
+from secure import audit
 
 HEADERS = ["序号", "发单编号", "案件编号", "案件类型", "标题（已脱敏）", "调解员", "凭证编号", "选定日期", "完成日期",
            "调解结果", "评价（分）", "费用（元）"]
@@ -36,14 +37,14 @@ def rows(result) -> list[list]:
     return out
 
 
-def workbook_bytes(result, org, start, end) -> bytes:
+def workbook_bytes(result, org, start, end, user=None) -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "调解对账单"
     ws.append([neutralise(f"调解对账单：{org.name}")])
     ws["A1"].font = Font(bold=True, size=14)
     ws.append([neutralise(f"对账期间：{start:%Y-%m-%d} 至 {end:%Y-%m-%d}（按完成日期）"),
-               neutralise(f"导出时间：{timezone.localtime():%Y-%m-%d %H:%M}")])
+               neutralise(audit.provenance_line(user))])
     ws.append(HEADERS)
     for cell in ws[3]:
         cell.font = Font(bold=True)
@@ -53,14 +54,19 @@ def workbook_bytes(result, org, start, end) -> bytes:
                result.avg_score if result.avg_score is not None else "", float(result.total_fee)])
     for col, width in zip("ABCDEFGHIJKL", (6, 20, 22, 12, 36, 12, 20, 12, 12, 10, 10, 12)):
         ws.column_dimensions[col].width = width
+    audit.stamp_workbook(wb, ws, user, what=f"调解对账单：{org.name}", rows=result.count,
+                         filters={"组织": org.name, "期间": f"{start:%Y-%m-%d} 至 {end:%Y-%m-%d}"})
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
 
 
-def export_response(result, org, start, end) -> HttpResponse:
+def export_response(result, org, start, end, request=None) -> HttpResponse:
     name = f"调解对账单_{org.name}_{start:%Y%m%d}-{end:%Y%m%d}.xlsx"
-    response = HttpResponse(workbook_bytes(result, org, start, end),
-                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    user = getattr(request, "user", None)
+    data = workbook_bytes(result, org, start, end, user)
+    audit.export(request, f"调解对账单：{org.name}", rows=result.count,
+                 filters={"organization": org.pk, "start": f"{start:%Y-%m-%d}", "end": f"{end:%Y-%m-%d}"})
+    response = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
     return response

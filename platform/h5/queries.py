@@ -17,7 +17,7 @@ from cases.workbench import success_outcomes
 from lowcode import registry
 from lowcode.workflow import WorkflowSpec, workflow_for
 from notices.actions import readable
-from secure.masking import mask
+from secure import audit
 
 PAGE_SIZE = 20
 REGISTERED = "registered"
@@ -281,8 +281,8 @@ def party_rows(case: Case, can_see_sensitive: bool) -> list[dict]:
             "role": pm.display_value(pm.fields["role"], p.role) if "role" in pm.fields else p.role,
             "kind": pm.display_value(pm.fields["party_kind"], p.party_kind) if "party_kind" in pm.fields else "",
             "name": p.name,
-            "id_number": p.id_number if can_see_sensitive else mask(p.id_number, "id_number"),
-            "phone": p.phone if can_see_sensitive else mask(p.phone, "phone"),
+            "id_number": audit.shown(p, p.id_number, "id_number", can_see_sensitive),
+            "phone": audit.shown(p, p.phone, "phone", can_see_sensitive),
             "address": p.address,
         })
     return out

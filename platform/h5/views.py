@@ -180,7 +180,7 @@ def case_context(request, case: Case, *, log_form=None, item_form=None) -> dict:
         "overdue": wfs.overdue(case),
         "closed": closed,
         "sections": display_sections("case", case, case.case_type, "detail", roles(request),
-                                     lambda spec, obj, value: format_display(meta, spec, value, see)),
+                                     lambda spec, obj, value: format_display(meta, spec, value, see, obj)),
         "parties": queries.party_rows(case, see),
         "buttons": buttons,
         "elsewhere": elsewhere,

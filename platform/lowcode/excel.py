@@ -45,6 +45,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from lowcode import expressions, lists, registry
 from lowcode.forms import expression_values, formfield_for
 from lowcode.registry import EntityMeta, FieldSpec
+from secure import audit
 from secure.crypto import normalise
 from secure.masking import mask
 
@@ -1084,7 +1085,7 @@ def template_workbook(entity: str, hooks: ExcelHooks | None = None, scope: str |
 
 # --- export ----------------------------------------------------------------------------
 def export_workbook(entity: str, queryset, hooks: ExcelHooks | None = None, *, scope: str | None = None,
-                    sheet_title: str = "导出数据"):
+                    sheet_title: str = "导出数据", filters: dict | None = None):
     """Write ``queryset`` (already scoped and filtered by the caller) to an .xlsx file and return
     it as an open temporary file positioned at 0. Sensitive values are masked unless
     ``hooks.can_see_sensitive``; text that looks like a formula is neutralised."""
@@ -1100,8 +1101,13 @@ def export_workbook(entity: str, queryset, hooks: ExcelHooks | None = None, *, s
         header.append(c)
     ws.append(header)
     queryset = hooks.export_queryset(queryset)
+    count = 0
     for obj in queryset.iterator(chunk_size=1000):
         ws.append(resource.export_resource(obj))
+        count += 1
+    # who exported it and when: document properties, printed header/footer, an info sheet
+    # after the data sheet (imports read the first sheet only)
+    audit.stamp_workbook(wb, ws, hooks.user, what=sheet_title, filters=filters, rows=count)
     out = tempfile.TemporaryFile(suffix=".xlsx")
     wb.save(out)
     out.seek(0)

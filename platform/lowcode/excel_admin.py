@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 
 from lowcode import excel, registry
+from secure import audit
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SESSION_KEY = "lowcode_excel_imports"
@@ -263,7 +264,10 @@ class ExcelAdminMixin(PendingUploadsMixin):
             return HttpResponseRedirect(back)
         scope = self._valid_scope(self.get_scope_value(request))
         name = str(self.opts.verbose_name)
-        out = excel.export_workbook(self.entity, queryset, self.get_excel_hooks(request), scope=scope,
-                                    sheet_title=name)
+        hooks = self.get_excel_hooks(request)
+        filters = {k: (v if len(v) > 1 else v[0]) for k, v in request.GET.lists()}
+        out = excel.export_workbook(self.entity, queryset, hooks, scope=scope, sheet_title=name, filters=filters)
+        audit.export(request, name, rows=total, filters=filters,
+                     unmasked_fields=("id_number", "phone") if hooks.can_see_sensitive else ())
         stamp = timezone.localtime().strftime("%Y%m%d_%H%M")
         return FileResponse(out, as_attachment=True, filename=f"{name}_{stamp}.xlsx", content_type=XLSX_MIME)

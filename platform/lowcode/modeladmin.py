@@ -29,12 +29,16 @@ def current_request():
     return _request_var.get()
 
 
-def format_display(meta: registry.EntityMeta, spec, value, can_see_sensitive: bool) -> Any:
-    """A field's value as screens show it: sensitive values masked unless the user may see them."""
-    if spec.sensitive and not can_see_sensitive:
-        from secure.masking import mask
+def format_display(meta: registry.EntityMeta, spec, value, can_see_sensitive: bool, obj=None) -> Any:
+    """A field's value as screens show it: sensitive values masked unless the user may see them
+    (a full value shown for ``obj`` is noted for the security audit log)."""
+    if spec.sensitive:
+        from secure import audit
 
-        return mask(str(value) if value else "", spec.fieldtype)
+        if not can_see_sensitive:
+            return audit.shown(obj, str(value) if value else "", spec.fieldtype, False)
+        if value and obj is not None:
+            audit.unmasked(obj, spec.fieldtype)
     return meta.display_value(spec, value)
 
 
@@ -116,7 +120,7 @@ class MetaModelAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     # -- columns ---------------------------------------------------------------------
     def format_value(self, request, spec, obj, value) -> Any:
-        return format_display(self.meta, spec, value, self.can_see_sensitive(request))
+        return format_display(self.meta, spec, value, self.can_see_sensitive(request), obj)
 
     def __getattr__(self, name: str):
         # "x__<code>" columns and read-only fields are generated from metadata on demand.

@@ -244,7 +244,30 @@ def unmasked(obj, *kinds: str) -> None:
         return
     key = (obj._meta.label_lower if getattr(obj, "_meta", None) else type(obj).__name__, str(getattr(obj, "pk", obj)))
     _, known = seen.objects.get(key, ("", set()))
-    seen.objects[key] = (str(obj)[:100], known | set(kinds))
+    seen.objects[key] = (_describe(obj), known | set(kinds))
+
+
+def _describe(obj) -> str:
+    """What the auditor reads: the object, and the case it belongs to (a party's case)."""
+    text = str(obj)
+    if getattr(obj, "_meta", None) is not None:
+        text = f"{obj._meta.verbose_name} {text}"
+        case = getattr(obj, "case", None) if getattr(obj, "case_id", None) else None
+        if case is not None:
+            text += f"（案件 {getattr(case, 'exchange_id', case.pk)}）"
+    return text[:100]
+
+
+def shown(obj, value, kind: str, see: bool) -> str:
+    """The one way screens show a sensitive value: masked, or — for a user who may see it —
+    in full and noted for the audit log (``unmasked``)."""
+    from secure.masking import mask
+
+    if not see:
+        return mask(value, kind)
+    if value:
+        unmasked(obj, kind)
+    return value
 
 
 def searched(kind: str, term: str) -> None:
