@@ -52,6 +52,15 @@ class TotpFactor(Factor):
         device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
         return device or TOTPDevice.objects.create(user=user, name="动态口令", confirmed=False)
 
+    def demo_device(self, user) -> tuple[TOTPDevice, str]:
+        """For the local demo only (seed_demo): the user's confirmed device, created with a random
+        key when missing, and that key in base32 to print — typed into any authenticator app
+        (or ``oathtool --totp -b KEY``), it yields the codes the login asks for."""
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name="演示动态口令", confirmed=True)
+        return device, self.secret_b32(device)
+
     @staticmethod
     def secret_b32(device: TOTPDevice) -> str:
         return base64.b32encode(device.bin_key).decode("ascii").rstrip("=")

@@ -26,11 +26,13 @@ class ChangePasswordForm(PasswordChangeForm):
     """Old password, new password twice; the validators in AUTH_PASSWORD_VALIDATORS apply, and
     the new password may not be the current one (even when the history predates the validator)."""
 
-    def clean_new_password2(self):
-        password = super().clean_new_password2()
-        if password and self.user.check_password(password):
-            raise forms.ValidationError("新密码不能与当前密码相同。", code="password_unchanged")
-        return password
+    def clean(self):
+        password = self.cleaned_data.get("new_password1")
+        if password and self.user.check_password(password):  # the clearer message first
+            self.add_error("new_password2", forms.ValidationError(
+                "新密码不能与当前密码相同。", code="password_unchanged"))
+            return self.cleaned_data
+        return super().clean()
 
     def save(self, commit=True):
         self.user.must_change_password = False

@@ -90,7 +90,10 @@ def otp_setup(request):
     factor = factors.TOTP
     device = factor.new_device(request.user)
     form = TokenForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    blocked = factor.blocked(device)
+    if request.method == "POST" and blocked:
+        form.add_error(None, blocked)
+    elif request.method == "POST" and form.is_valid():
         if device.verify_token(form.cleaned_data["token"]):
             device.confirmed = True
             device.save(update_fields=["confirmed"])
