@@ -18,6 +18,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from extensions.dedup import actions, preview
 from extensions.dedup.models import DedupGroup, DedupSettings, GroupMember, Pair, Signature
 from lowcode.admin import PreviewChangeFormMixin
+from lowcode.lists import BoundedDateFieldListFilter
 from lowcode.modeladmin import ScopedAdminMixin
 
 
@@ -79,7 +80,7 @@ class PairAdmin(ScopedAdminMixin, admin.ModelAdmin):
     """重复线索清单."""
 
     list_display = ["a_link", "b_link", "verdict", "score", "reason_text", "status", "updated_at"]
-    list_filter = ["verdict", "status", ChannelFilter, KindFilter, ("updated_at", admin.DateFieldListFilter)]
+    list_filter = ["verdict", "status", ChannelFilter, KindFilter, ("updated_at", BoundedDateFieldListFilter)]
     search_fields = ["a_key", "b_key"]
     search_help_text = "按记录标识搜索，例：hotline12345:HOT2026062000130"
     show_full_result_count = False

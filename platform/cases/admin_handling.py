@@ -13,6 +13,8 @@ from django.urls import reverse
 from cases import actions, referrals, workbench
 from cases.actions import ActionRefused
 from cases.models import Case, MediationResult
+from lowcode.fieldtypes import NOT_IN_FUTURE
+from lowcode.forms import bound_form
 from lowcode.registry import get_dictionary
 
 # workflow "form" of a transition → the PC form that collects it
@@ -42,6 +44,7 @@ def _choices(dictionary: str):
 class StyledForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        bound_form(self)  # input bounds on every field (dates in range, no control characters …)
         for field in self.fields.values():
             css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
             field.widget.attrs.setdefault("class", css)
@@ -65,7 +68,7 @@ class HelpForm(StyledForm):
 
 
 class LogForm(StyledForm):
-    occurred_at = forms.DateTimeField(label="调解时间", required=False,
+    occurred_at = forms.DateTimeField(label="调解时间", required=False, validators=[NOT_IN_FUTURE],
                                       widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
                                       input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"])
     place = forms.CharField(label="调解地点", required=False, max_length=200)

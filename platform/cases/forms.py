@@ -6,7 +6,7 @@ from django import forms
 
 from cases.models import Party
 from lowcode.fieldtypes import validate_id_number, validate_phone
-from lowcode.forms import apply_core_overrides
+from lowcode.forms import apply_core_overrides, bound_form
 from secure import audit
 from secure.crypto import normalise
 from secure.masking import mask
@@ -28,6 +28,7 @@ class PartyForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         apply_core_overrides(self, "party", None)
+        bound_form(self)
         if self.instance.pk:
             for name in SENSITIVE:  # masked, or in full and audited
                 self.initial[name] = audit.shown(self.instance, getattr(self.instance, name), name,

@@ -33,6 +33,7 @@ from cases.admin import can_see_sensitive, identity_lookup
 from cases.admin_blocks import label
 from clues import actions, quality, redact
 from clues.models import Channel, Clue, IngestBatch, RawRecord, Rejection
+from lowcode.lists import BoundedDateFieldListFilter
 from lowcode.modeladmin import ScopedAdminMixin, current_request, set_current_request
 from secure import audit
 
@@ -216,7 +217,7 @@ class ClueAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     list_display_links = ["record_key", "title"]
     list_select_related = ["channel", "region", "assignee", "converted_case"]
     list_filter = ["channel", "status", TypeFilter, RegionLevelFilter, "address_quality",
-                   ("occurred_at", admin.DateFieldListFilter)]
+                   ("occurred_at", BoundedDateFieldListFilter)]
     search_fields = ["title", "text"]
     search_help_text = "按标题、内容搜索，或输入完整手机号、证件号码精确查找"
     date_hierarchy = None

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from django import forms
 
+from lowcode.forms import bound_form
 from lowcode.registry import get_dictionary
 from orgs.models import Region
 
@@ -12,6 +13,7 @@ LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
 class Styled(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        bound_form(self)  # input bounds on every field (dates in range, no control characters …)
         for field in self.fields.values():
             css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
             field.widget.attrs.setdefault("class", css)

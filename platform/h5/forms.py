@@ -5,6 +5,7 @@ Every form is styled for weui by ``style_form``."""
 from __future__ import annotations
 
 from django import forms
+from django.core.validators import MinValueValidator
 from django.forms.models import BaseInlineFormSet, inlineformset_factory
 from django.utils import timezone
 
@@ -13,7 +14,8 @@ from cases import actions
 from cases.forms import PartyForm, party_form_for
 from cases.models import Case, MediationItem, Party
 from lowcode import registry
-from lowcode.forms import apply_core_overrides, build_form_class, visible_sections
+from lowcode.fieldtypes import NOT_IN_FUTURE
+from lowcode.forms import apply_core_overrides, bound_form, build_form_class, visible_sections
 
 SCREEN = "h5"
 ACCEPT = "image/*,.pdf,.doc,.docx"
@@ -27,7 +29,9 @@ def _datetime_widget(**attrs) -> forms.DateTimeInput:
 
 def style_form(form: forms.BaseForm) -> forms.BaseForm:
     """weui classes on every widget, phone-friendly input types, and ``h5_kind`` on each field
-    (how the template lays it out: input / select / textarea / switch / multi / radio / file)."""
+    (how the template lays it out: input / select / textarea / switch / multi / radio / file);
+    and the input bounds (lowcode.forms.bound_form) on every field."""
+    bound_form(form)
     for field in form.fields.values():
         widget = field.widget
         if isinstance(widget, forms.HiddenInput):
@@ -169,7 +173,7 @@ PARTY_INITIAL = [{"role": "applicant"}, {"role": "respondent"}]
 
 # --- handling forms ------------------------------------------------------------------------------
 class LogForm(forms.Form):
-    occurred_at = forms.DateTimeField(label="调解时间", widget=_datetime_widget())
+    occurred_at = forms.DateTimeField(label="调解时间", widget=_datetime_widget(), validators=[NOT_IN_FUTURE])
     place = forms.CharField(label="调解地点", max_length=200, required=False)
     participants = forms.CharField(label="参与人员", max_length=500, required=False)
     content = forms.CharField(label="调解情况", widget=forms.Textarea,
@@ -190,7 +194,10 @@ class ItemForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["claim_amount"].min_value = 0
+        amount = self.fields["claim_amount"]
+        amount.min_value = 0  # a claim is never negative (the model column allows it)
+        amount.validators.append(MinValueValidator(0))
+        amount.widget.attrs["min"] = "0"
         style_form(self)
 
 
@@ -222,7 +229,7 @@ class HelpForm(forms.Form):
 
 
 class VisitForm(forms.Form):
-    visited_at = forms.DateTimeField(label="回访时间", widget=_datetime_widget())
+    visited_at = forms.DateTimeField(label="回访时间", widget=_datetime_widget(), validators=[NOT_IN_FUTURE])
     way = forms.ChoiceField(label="回访方式", error_messages={"required": "请选择回访方式"})
     satisfaction = forms.ChoiceField(label="满意度", widget=forms.RadioSelect,
                                      error_messages={"required": "请选择满意度"})

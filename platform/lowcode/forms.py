@@ -7,7 +7,8 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import (MaxLengthValidator, MaxValueValidator, MinValueValidator,
+                                    RegexValidator)
 
 from lowcode import expressions, fieldtypes, registry
 from lowcode.registry import EntityMeta, FieldSpec
@@ -57,6 +58,8 @@ def formfield_for(meta: EntityMeta, spec: FieldSpec, *, required: bool | None = 
     if spec.fieldtype in ("data", "long_text", "address") and spec.max_length:
         kw["max_length"] = spec.max_length
     field = spec.type.make_formfield(**kw)
+    if spec.fieldtype in ("date", "datetime"):  # 最小值/最大值 of a date: days from today
+        fieldtypes.apply_bounds(field, min_days=spec.min_value, max_days=spec.max_value)
     # the admin skin styles inputs by Django admin's widget classes
     css = ADMIN_WIDGET_CLASS.get(spec.fieldtype)
     if css:
@@ -81,6 +84,67 @@ def expression_values(meta: EntityMeta, data: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+TEXT_TYPES = ("data", "long_text", "address", "id_number", "phone")
+
+
+def bound_form(form: forms.BaseForm) -> forms.BaseForm:
+    """The input bounds (lowcode.fieldtypes.apply_bounds) on every field of a form: hand-written
+    forms of every end call this where they style their fields."""
+    for field in form.fields.values():
+        fieldtypes.apply_bounds(field)
+    return form
+
+
+def apply_core_bounds(field: forms.Field, spec: FieldSpec) -> None:
+    """A core field's FieldDef bounds (最小值/最大值, 最大长度, 校验正则) on its model form field,
+    so the metadata bounds a core column exactly as it bounds an extra field."""
+    if spec.fieldtype in TEXT_TYPES and isinstance(field, forms.CharField):
+        fieldtypes.apply_bounds(field, multiline=spec.fieldtype == "long_text")
+        if spec.max_length and (field.max_length is None or spec.max_length < field.max_length):
+            field.max_length = spec.max_length
+            field.validators.append(MaxLengthValidator(spec.max_length))
+            field.widget.attrs["maxlength"] = str(spec.max_length)
+    elif spec.fieldtype in ("int", "decimal") and isinstance(field, (forms.IntegerField, forms.DecimalField)):
+        cast = int if spec.fieldtype == "int" else (lambda v: v)
+        if spec.min_value is not None:
+            field.min_value = cast(spec.min_value)
+            field.validators.append(MinValueValidator(field.min_value))
+            field.widget.attrs["min"] = str(field.min_value)
+        if spec.max_value is not None:
+            field.max_value = cast(spec.max_value)
+            field.validators.append(MaxValueValidator(field.max_value))
+            field.widget.attrs["max"] = str(field.max_value)
+        fieldtypes.apply_bounds(field)
+    elif spec.fieldtype in ("date", "datetime") and isinstance(field, (forms.DateField, forms.DateTimeField)):
+        fieldtypes.apply_bounds(field, min_days=spec.min_value, max_days=spec.max_value)
+    if spec.pattern and isinstance(field, forms.CharField):
+        field.validators.append(RegexValidator(re.compile(spec.pattern),
+                                               spec.pattern_message or f"{spec.label}格式不正确"))
+
+
+def guard_autocomplete_ids() -> None:
+    """Django's admin autocomplete widget (``autocomplete_fields``), re-rendering a refused form
+    whose submitted id is not a number, filters the related table by that id and fails
+    (ValueError → 500). Ids the related key cannot hold are left out of the re-rendered widget
+    (the form already says the choice is invalid). Called once from LowcodeConfig.ready."""
+    from django.contrib.admin.widgets import AutocompleteMixin
+
+    def format_value(widget, value):
+        values = forms.widgets.ChoiceWidget.format_value(widget, value)
+        remote = widget.field.remote_field
+        key = remote.model._meta.get_field(getattr(remote, "field_name", None) or remote.model._meta.pk.name)
+        valid = []
+        for v in values:
+            try:
+                key.to_python(v)
+            except (ValidationError, ValueError, TypeError):
+                continue
+            valid.append(v)
+        return valid
+
+    AutocompleteMixin.format_value = format_value
+
+
 class MetaFormMixin:
     """Mixed into a ModelForm. Class attributes set by ``build_form_class``."""
 
@@ -92,6 +156,7 @@ class MetaFormMixin:
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        bound_form(self)
         config = registry.entity_config(self._meta_entity)
         extra = getattr(self.instance, config.extra_field, None) or {}
         meta = registry.get_meta(self._meta_entity)
@@ -181,6 +246,7 @@ def apply_core_overrides(form: forms.BaseForm, entity: str, scope_value: str | N
         if spec is None or not spec.core:
             continue
         field.label = spec.label
+        apply_core_bounds(field, spec)
         if spec.description:
             field.help_text = spec.description
         if spec.depends_on or spec.mandatory_depends_on:

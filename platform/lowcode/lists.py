@@ -1,14 +1,13 @@
 """List screens from metadata: column callables and list filters for core and extra fields."""
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib import admin
+from django.db import models
 from django.db.models import Q
-from django.utils.dateparse import parse_date
 
-from lowcode import registry
+from lowcode import fieldtypes, registry
 from lowcode.registry import EntityMeta, FieldSpec
 
 COLUMN_PREFIX = "x__"
@@ -85,6 +84,25 @@ class ChoiceFieldFilter(admin.SimpleListFilter):
         return queryset.filter(**{f"{path}__in": codes})
 
 
+class BoundedDateFieldListFilter(admin.DateFieldListFilter):
+    """Django's date filter (今天/过去 7 天/本月…), except that a bound typed into the URL which is
+    not a date within the accepted range (0001-01-01 overflows converting to UTC) is ignored.
+    Registered for every date column named in a list_filter; name it in (field, filter) pairs."""
+
+    def __init__(self, field, request, params, model, model_admin, field_path):
+        super().__init__(field, request, params, model, model_admin, field_path)
+        for key in (self.lookup_kwarg_since, self.lookup_kwarg_until):
+            if key in self.used_parameters:
+                value = self.used_parameters[key]
+                raw = value[-1] if isinstance(value, (list, tuple)) else value
+                if fieldtypes.parse_filter_value("date", str(raw)) is None:
+                    del self.used_parameters[key]
+
+
+admin.FieldListFilter.register(lambda f: isinstance(f, models.DateField), BoundedDateFieldListFilter,
+                               take_priority=True)
+
+
 class RangeFieldFilter(admin.ListFilter):
     """JeecgBoot's "group" (range) query: two inputs, from and to."""
 
@@ -106,19 +124,16 @@ class RangeFieldFilter(admin.ListFilter):
                 if raw != "":
                     parsed = self._parse(raw)
                     if parsed is None:
-                        self.errors.append(f"“{self.spec.label}”的筛选值“{raw}”格式不正确，已忽略")
+                        self.errors.append(f"“{self.spec.label}”的筛选值“{raw[:40]}”格式不正确或超出范围，已忽略")
                     else:
                         self.values[p] = parsed
                 self.used_parameters[p] = raw
 
     def _parse(self, raw: str):
-        if self.spec.fieldtype in ("int", "decimal"):
-            try:
-                return float(Decimal(raw))
-            except (InvalidOperation, ValueError):
-                return None
-        d = parse_date(raw[:10])
-        return d.isoformat() if d else None
+        """A finite number, or a date within the accepted range (never one the database cannot
+        convert): lowcode.fieldtypes.parse_filter_value."""
+        value = fieldtypes.parse_filter_value(self.spec.fieldtype, raw)
+        return value.isoformat() if hasattr(value, "isoformat") else value
 
     def has_output(self):
         return True

@@ -11,6 +11,7 @@ from lowcode import expressions, fieldtypes, registry
 CODE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 LIST_PSEUDO_COLUMNS = {"__str__"}
 DECISIONS = ("approve", "return", "reject")
+MAX_DAYS = 36600  # date bounds: about a hundred years either way
 
 
 def _entity_field_codes(entity: str, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -42,6 +43,15 @@ def validate_fielddef(f) -> None:
         errors["dictionary"] = "单选/多选字段必须绑定数据字典"
     if f.min_value is not None and f.max_value is not None and f.min_value > f.max_value:
         errors["max_value"] = "最大值不能小于最小值"
+    if f.fieldtype in ("date", "datetime"):
+        # bounds of a date are days from today (0: not after today / now), see fieldtypes.DateRangeValidator
+        for attr in ("min_value", "max_value"):
+            v = getattr(f, attr)
+            if v is not None and (v != int(v) or abs(v) > MAX_DAYS):
+                errors[attr] = ("日期字段的最小值/最大值是相对今天的天数（整数，±%d 以内）：0 表示不晚于今天"
+                                "（日期时间：不晚于当前时间），-365 表示不早于一年前" % MAX_DAYS)
+    if f.fieldtype == "long_text" and f.max_length and f.max_length > fieldtypes.long_text_max():
+        errors["max_length"] = f"多行文本的最大长度不能超过 {fieldtypes.long_text_max()} 字"
     if f.pattern:
         try:
             re.compile(f.pattern)

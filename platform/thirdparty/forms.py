@@ -9,6 +9,7 @@ from cases.forms import party_form_for
 from dispatch.models import Bid
 from dispatch.scope import TP_MEDIATOR_ROLE
 from lowcode import registry
+from lowcode.forms import bound_form
 from thirdparty.models import OrgProfile
 
 
@@ -17,6 +18,8 @@ def dictionary_choices(code: str, blank: str = "全部") -> list[tuple[str, str]
 
 
 def bootstrap(form: forms.BaseForm) -> forms.BaseForm:
+    """Bootstrap classes, and the input bounds (lowcode.forms.bound_form) on every field."""
+    bound_form(form)
     for field in form.fields.values():
         w = field.widget
         css = "form-select" if isinstance(w, forms.Select) else "form-control"
