@@ -6,7 +6,8 @@ Chromium is never downloaded: the tests use the system browser at /usr/bin/chrom
 skipped, unless E2E_REQUIRED=1 (as in CI), where a missing browser is a failure.
 
 Every page of a test is watched: a request to any host other than 127.0.0.1 / localhost is
-recorded and fails the test at the end (the production network is an intranet)."""
+recorded and fails the test at the end (the production network is an intranet), and so does
+anything the Content-Security-Policy blocked (reported by Chromium on the console)."""
 from __future__ import annotations
 
 import os
@@ -90,6 +91,7 @@ class E2EBrowser:
         self.pw, self.tmp_path = pw, tmp_path
         self.outside = OutsideRequests()
         self.page_errors: list[str] = []
+        self.csp_violations: list[str] = []  # "Refused to … Content Security Policy" console errors
         self.contexts: list = []
 
     def open_context(self, **options):
@@ -114,6 +116,13 @@ class E2EBrowser:
 
     def _watch_errors(self, page) -> None:
         page.on("pageerror", lambda exc: self.page_errors.append(str(exc)))
+        page.on("console", self._watch_console)
+
+    def _watch_console(self, message) -> None:
+        # Chromium reports what the Content-Security-Policy blocked (an inline script, an
+        # on…= handler, eval, a foreign source) as a console error, not as a page error.
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.csp_violations.append(f"{message.text} @ {message.location.get('url', '')}")
 
     def close(self) -> None:
         for context in self.contexts:
@@ -152,6 +161,9 @@ def e2e_browser(e2e_available, live_server, tmp_path, monkeypatch):
     # every e2e test, whatever it asserts itself, fails if a page reached outside
     if browser.outside:
         pytest.fail(f"页面请求了外部地址 / requests outside localhost: {list(browser.outside)}", pytrace=False)
+    # … or if the Content-Security-Policy blocked anything (a script the page needs did not run)
+    if browser.csp_violations:
+        pytest.fail(f"内容安全策略（CSP）拦截 / CSP violations: {browser.csp_violations}", pytrace=False)
 
 
 @pytest.fixture
