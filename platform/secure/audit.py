@@ -37,8 +37,8 @@ EVENT_LABELS = {
     "login": "登录", "login_failed": "登录失败", "logout": "退出登录", "lockout": "账号锁定",
     "unlock": "解除锁定", "password_change": "修改密码", "password_reset": "重置密码",
     "policy_change": "安全策略变更", "user_change": "用户变更", "group_change": "角色权限变更",
-    "otp_enrol": "绑定双因素认证", "otp_verify": "双因素认证", "otp_failed": "双因素认证失败",
-    "otp_reset": "重置双因素认证", "otp_verified": "双因素认证通过", "export": "导出数据", "view_unmasked": "查看完整证件号码/电话",
+    "otp_enrolled": "绑定双因素认证", "otp_verified": "双因素认证通过", "otp_failed": "双因素认证失败",
+    "otp_reset": "重置双因素认证", "export": "导出数据", "view_unmasked": "查看完整证件号码/电话",
     "search_sensitive": "按证件号码/电话查询", "audit_purge": "审计日志到期清理",
     "audit_chain_head_rebuilt": "审计链头重建",
 }
