@@ -223,6 +223,16 @@ def test_case_export_carries_the_exporter_and_time_and_still_reads_as_a_table(ma
     assert "案件标题" in table.headers and [r[1][table.headers.index("案件标题")] for r in table.rows] == ["湖滨邻里"]
 
 
+def test_party_warning_export_is_audited_and_carries_the_exporter(client_for):
+    resp = client_for("demo_district").get("/admin/escalation/partywarning/export/", {"level": "red"})
+    assert resp.status_code == 200
+    wb = workbook(resp)
+    assert "demo_district" in wb.worksheets[0].oddFooter.center.text and "导出信息" in wb.sheetnames
+    last = rows(event="export")[-1]
+    assert last.object_repr == "当事人预警名单" and last.username == "demo_district"
+    assert last.detail["rows"] == 0 and last.detail["filters"] == {"level": "red"}
+
+
 def test_statement_export_carries_the_exporter(client_for):
     from dispatch.statement import workbook_bytes
 

@@ -297,9 +297,13 @@ class PartyWarningAdmin(CaseViewerMixin, admin.ModelAdmin):
 
     def _export(self, request, queryset):
         from extensions.escalation.export import party_warnings_xlsx
+        from secure import audit
 
-        return party_warnings_xlsx(queryset.select_related("party"), request.user.has_perm(SENSITIVE),
-                                   config_mod.load())
+        see = request.user.has_perm(SENSITIVE)
+        response = party_warnings_xlsx(queryset.select_related("party"), see, config_mod.load(), user=request.user)
+        audit.export(request, "当事人预警名单", rows=queryset.count(),
+                     unmasked_fields=("id_number", "phone") if see else ())
+        return response
 
 
 # --- 重点人员 --------------------------------------------------------------------------------------

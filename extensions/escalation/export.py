@@ -10,6 +10,7 @@ from openpyxl import Workbook
 
 from lowcode.excel import neutralise
 from lowcode.registry import format_when
+from secure import audit
 from secure.masking import mask
 
 HEADERS = ["姓名", "证件号码", "联系电话", "识别依据", "预警等级", "预警原因", "决定规则", "研判时间"]
@@ -27,12 +28,15 @@ def rows(queryset, see_sensitive: bool, cfg):
                "；".join(w.reasons or []), w.rule, format_when(w.evaluated_at)]
 
 
-def party_warnings_xlsx(queryset, see_sensitive: bool, cfg) -> HttpResponse:
+def party_warnings_xlsx(queryset, see_sensitive: bool, cfg, user=None) -> HttpResponse:
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("当事人预警名单")
     ws.append(HEADERS)
+    count = 0
     for row in rows(queryset, see_sensitive, cfg):
         ws.append([neutralise(v) for v in row])
+        count += 1
+    audit.stamp_workbook(wb, ws, user, what="当事人预警名单", rows=count)  # exporter and time
     buf = io.BytesIO()
     wb.save(buf)
     response = HttpResponse(buf.getvalue(), content_type=XLSX)
