@@ -13,7 +13,9 @@ How a URL pattern is classified (``classify_all``):
 - list pattern: no id; built plainly and with searches.
 
 What is asserted, per user (anonymous, 社区调解员 demo_mediator 湖滨社区, 街道管理员 demo_street
-东湖街道, 区级管理员 demo_district, 第三方调解员 demo_tp_mediator, 部门用户 demo_dept):
+东湖街道, 区级管理员 demo_district, 第三方调解员 demo_tp_mediator, 部门用户 demo_dept, and the
+three administrators of 三员分立 demo_sysadmin, demo_secadmin, demo_auditor, who see no case data;
+their privilege-escalation probes are in tests/test_privilege_escalation.py):
 - anonymous: every non-exempt URL redirects to a login page (or answers 401/403/405), GET and POST,
   and a POST changes nothing;
 - an object of another region (溪口社区 for the community and the street; a neighbouring district,
@@ -49,7 +51,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-USERS = ["anonymous", "demo_mediator", "demo_street", "demo_district", "demo_tp_mediator", "demo_dept"]
+USERS = ["anonymous", "demo_mediator", "demo_street", "demo_district", "demo_tp_mediator", "demo_dept",
+         # 三员: no case rights at all (the system admin sits at the district; the others nowhere)
+         "demo_sysadmin", "demo_secadmin", "demo_auditor"]
 # Patterns in the URL configuration today (see the matrix file); the walk must never find fewer.
 MIN_PATTERNS = 161
 MIN_OBJECT_PATTERNS = 37

@@ -198,7 +198,7 @@ def _probes(actor: User):
         "password": PROBE_PASSWORD, "active": "on", "role": "系统管理员", "groups": all_groups, **escalate}
 
 
-@pytest.mark.parametrize("role", list(ACTORS))
+@pytest.mark.parametrize("role", list(ACTORS), ids=list(ACTORS.values()))
 def test_no_role_can_raise_rights(role, client_for):
     username = ACTORS[role]
     actor = User.objects.get(username=username)
@@ -389,10 +389,14 @@ def test_a_business_role_with_a_stale_management_right_grants_nothing(client_for
     role.permissions.add(*Permission.objects.filter(content_type__app_label="accounts",
                                                     codename__in=["view_user", "add_user", "change_user"]))
     c = client_for("demo_district")
-    me = User.objects.get(username="demo_district")
+    me, mediator = User.objects.get(username="demo_district"), User.objects.get(username="demo_mediator")
     assert c.post(reverse("admin:accounts_user_change", args=[me.pk]),
                   _user_post(me, is_superuser="on")).status_code in (403, 404)
     assert not User.objects.get(pk=me.pk).is_superuser
+    assert c.get(reverse("admin:accounts_user_changelist")).status_code == 403
+    assert c.post(reverse("admin:accounts_user_change", args=[mediator.pk]),
+                  _user_post(mediator, display_name="被改名")).status_code in (403, 404)
+    assert User.objects.get(pk=mediator.pk).display_name != "被改名"
     _, report = separation.sync_roles()
     assert any("区级管理员" in line and "accounts.change_user" in line for line in report)
     assert not role.permissions.filter(content_type__app_label="accounts").exists()
@@ -426,3 +430,56 @@ def test_org_admin_cannot_create_anything_but_mediators(client_for):
     sec.save()
     with pytest.raises(ActionRefused, match="三员"):
         tp.set_account_active(district, sec, False)
+
+
+# --- bootstrap: the three admins instead of createsuperuser ---------------------------------------------------
+def test_bootstrap_admins_creates_the_three_admins_with_forced_change(world):
+    from io import StringIO
+
+    from django.conf import settings
+    from django.core.management import CommandError, call_command
+
+    boss = User.objects.create_superuser("old_root", "r@example.com", "Old#Root-2026x")
+    out, err = StringIO(), StringIO()
+    call_command("bootstrap_admins", sysadmin="sa_li", secadmin="sec_wang", auditor="aud_zhao", region="339901",
+                 demote_superusers=True, stdout=out, stderr=err)
+    text = out.getvalue()
+    made = {}
+    for username, role in (("sa_li", "系统管理员"), ("sec_wang", "安全管理员"), ("aud_zhao", "审计管理员")):
+        u = User.objects.get(username=username)
+        assert list(u.groups.values_list("name", flat=True)) == [role]
+        assert u.is_staff and not u.is_superuser and u.must_change_password
+        password = re.search(rf"{role}\s+{username}\s+(\S+)", text).group(1)
+        assert u.check_password(password) and len(password) >= 12
+        made[username] = password
+    assert len(set(made.values())) == 3
+    assert User.objects.get(username="sa_li").region.code == "339901"
+    assert not User.objects.get(pk=boss.pk).is_superuser and not User.objects.filter(is_superuser=True).exists()
+    assert "old_root" in text
+    # idempotent: a second run changes nobody's password and prints none
+    out2 = StringIO()
+    call_command("bootstrap_admins", sysadmin="sa_li", secadmin="sec_wang", auditor="aud_zhao", stdout=out2)
+    assert "未改动" in out2.getvalue() and not any(p in out2.getvalue() for p in made.values())
+    assert User.objects.get(username="sa_li").check_password(made["sa_li"])
+    # one person cannot be two of the three; a business account is not taken over
+    with pytest.raises(CommandError, match="三个不同"):
+        call_command("bootstrap_admins", sysadmin="x1", secadmin="x1", auditor="x2", stdout=StringIO())
+    with pytest.raises(CommandError, match="已存在"):
+        call_command("bootstrap_admins", sysadmin="demo_mediator", secadmin="s2", auditor="a2", stdout=StringIO())
+    # the deployment guide uses it, not createsuperuser
+    guide = (settings.BASE_DIR / "deploy" / "README.md").read_text(encoding="utf-8")
+    assert "bootstrap_admins" in guide and not re.search(r"manage\.py\s+createsuperuser", guide)
+
+
+def test_bootstrap_admins_replaces_an_admin_who_left(world):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("bootstrap_admins", sysadmin="sa_li", secadmin="sec_wang", auditor="aud_zhao", stdout=StringIO())
+    out = StringIO()
+    call_command("bootstrap_admins", sysadmin="sa_chen", secadmin="sec_wang", auditor="aud_zhao", close=["sa_li"],
+                 stdout=out)
+    assert not User.objects.get(username="sa_li").is_active
+    new = User.objects.get(username="sa_chen")
+    assert new.is_active and new.groups.filter(name="系统管理员").exists() and "sa_chen" in out.getvalue()

@@ -44,6 +44,8 @@ class Command(BaseCommand):
                             help="账号已存在时重新生成初始密码（须再次修改密码）")
         parser.add_argument("--demote-superusers", action="store_true",
                             help="取消所有账号的超级用户身份（运行中不应有超级用户）")
+        parser.add_argument("--close", action="append", default=[], metavar="账号",
+                            help="停用一个三员账号（人员离岗；界面上不能修改三员账号），可重复")
 
     def handle(self, *args, **opts):
         from accounts.models import User
@@ -75,6 +77,16 @@ class Command(BaseCommand):
                     u.save(update_fields=["is_superuser"])
                     self._audit(u, action="demote_superuser")
                     self.stdout.write(f"已取消超级用户身份：{u.username}")
+            for username in opts["close"]:
+                u = User.objects.filter(username__iexact=username).first()
+                if u is None:
+                    raise CommandError(f"账号“{username}”不存在")
+                if u.username.lower() in {n.lower() for n in names.values()}:
+                    raise CommandError(f"不能同时创建和停用账号“{username}”")
+                u.is_active = False
+                u.save(update_fields=["is_active"])
+                self._audit(u, action="close")
+                self.stdout.write(f"已停用账号：{u.username}")
             printed = []
             for key, role_name in ROLES:
                 printed.append(self._ensure(User, names[key], roles[role_name], region if key == "sysadmin" else None,
