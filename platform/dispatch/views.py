@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from accounts.policy import client_ip
@@ -30,6 +31,7 @@ def voucher_page(request, pk: int):
         "verify_url": request.build_absolute_uri(reverse("verify_voucher", args=[v.number]))})
 
 
+@never_cache  # a verification answer is not for a proxy or the browser cache to keep
 @require_GET
 def verify(request, number: str | None = None):
     """Public voucher check. It needs the number and the check code; the number alone (also
