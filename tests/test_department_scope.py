@@ -138,3 +138,21 @@ def test_excel_export_of_a_department_holds_only_referred_cases(two_cases, clien
 
     text = body_text(client_for("demo_dept").get("/admin/cases/case/excel/export/"))
     assert wage.exchange_id in text and other.exchange_id not in text
+
+
+def test_demo_data_routes_a_few_labour_cases_to_the_demo_department(metadata, settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from accounts.scope import scope_queryset
+    from cases.models import Case
+
+    settings.DEBUG = True
+    call_command("seed_demo", cases=60, stdout=StringIO())
+    call_command("seed_demo", cases=60, stdout=StringIO())  # idempotent
+    referred = CaseReferral.objects.filter(department__name=DEPT)
+    assert 1 <= referred.count() <= 3 and referred.filter(state="answered").count() == 1
+    seen = set(scope_queryset(user("demo_dept"), Case.objects.all()).values_list("pk", flat=True))
+    assert seen == set(referred.values_list("case_id", flat=True))
+    assert Case.objects.count() == 60
