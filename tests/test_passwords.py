@@ -188,3 +188,8 @@ def test_user_mobiles_are_sm4_encrypted_at_rest_and_shown_masked(world):
     assert User.objects.get(mobile_bidx=crypto.blind_index("139-1234-5678", "phone")) == u
     assert user("demo_tp_mediator").mobile == "13912345678"
     assert u.mobile_masked == "139****5678"
+
+
+def test_the_admin_change_password_link_leads_to_the_checked_page(world, client_for):
+    response = client_for("demo_district").get("/admin/password_change/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/password/")

@@ -174,12 +174,19 @@ class SecondFactorDeviceAdmin(admin.ModelAdmin):
         return self.has_view_permission(request)
 
 
+def _password_change_redirect(request, extra_context=None):
+    return redirect(f"{reverse('accounts:password_change')}?next={reverse('admin:index')}")
+
+
 def install(site=admin.site) -> None:
     for model, model_admin in ((SecurityPolicy, SecurityPolicyAdmin), (LoginLock, LoginLockAdmin),
                                (SecondFactorDevice, SecondFactorDeviceAdmin)):
         if not site.is_registered(model):
             site.register(model, model_admin)
     site.login_form = AdminLoginForm
+    # the admin's own 修改密码 link goes to the one change page (validators, history, audit,
+    # clears the forced-change flag) instead of Django's bare admin form
+    site.password_change = _password_change_redirect
     # the libraries' own English screens are replaced by the ones above
     from django_otp.plugins.otp_totp.models import TOTPDevice
     from django_password_validators.password_history.models import PasswordHistory, UserPasswordHistoryConfig

@@ -36,6 +36,10 @@ class PasswordHistoryValidator(UniquePasswordsValidator):
     """Not one of the user's last ``last_passwords`` passwords (the history is written by the
     library's password_changed hook on every save after set_password)."""
 
+    def _user_ok(self, user):
+        # a user being created has no history yet (the library warns about it; nothing to warn)
+        return user is not None and getattr(user, "pk", None) is not None
+
     def validate(self, password, user=None):
         try:
             super().validate(password, user)
