@@ -248,3 +248,18 @@ def test_statement_export_carries_the_exporter(client_for):
     wb = openpyxl.load_workbook(io.BytesIO(workbook_bytes(Result, Org, timezone.localdate(), timezone.localdate(), user)))
     assert "demo_district" in str(wb.worksheets[0]["B2"].value)
     assert "demo_district" in wb.worksheets[0].oddFooter.center.text
+
+
+def test_party_warning_list_with_full_values_is_audited(make_case, client_for):
+    from extensions.escalation.models import PartyWarning, PersonCase
+
+    case = make_case(parties=[{"name": "钱七", "id_number": ID_NUMBER, "phone": "13600136000"}])
+    party = case.parties.get()
+    PartyWarning.objects.create(party=party, name=party.name, level="red", identity="id",
+                                person_key=f"id:{party.id_number_bidx}", reasons=["测试"])
+    PersonCase.objects.create(person_key=f"id:{party.id_number_bidx}", case=case, party=party,
+                              region_path=case.region_path)
+    page = client_for("demo_district").get("/admin/escalation/partywarning/")
+    assert page.status_code == 200 and ID_NUMBER in page.content.decode()
+    seen = rows(event="view_unmasked")[-1]
+    assert seen.username == "demo_district" and case.exchange_id in seen.object_repr

@@ -26,6 +26,7 @@ from extensions.escalation.models import (CaseWarning, KeyPerson, PartyWarning, 
 from lowcode.admin import CustomisedFilter, MetaRecordAdmin, PreviewChangeFormMixin
 from lowcode.modeladmin import ScopedAdminMixin
 from lowcode.registry import format_when
+from secure import audit
 from secure.masking import mask
 
 SENSITIVE = "cases.view_sensitive_party"
@@ -220,7 +221,7 @@ class PartyWarningAdmin(CaseViewerMixin, admin.ModelAdmin):
 
     def _value(self, request, obj, attr, kind):
         value = getattr(obj.party, attr, "") if obj.party_id else ""
-        return value if request.user.has_perm(SENSITIVE) else mask(value, kind)
+        return audit.shown(obj.party if obj.party_id else obj, value, kind, request.user.has_perm(SENSITIVE))
 
     @admin.display(description="证件号码")
     def masked_id(self, obj):
@@ -297,7 +298,6 @@ class PartyWarningAdmin(CaseViewerMixin, admin.ModelAdmin):
 
     def _export(self, request, queryset):
         from extensions.escalation.export import party_warnings_xlsx
-        from secure import audit
 
         see = request.user.has_perm(SENSITIVE)
         response = party_warnings_xlsx(queryset.select_related("party"), see, config_mod.load(), user=request.user)
@@ -338,9 +338,9 @@ def key_person_form(see_sensitive: bool):
 
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
-            if not see_sensitive and self.instance.pk:
-                for name in ("id_number", "phone"):
-                    self.initial[name] = mask(getattr(self.instance, name), name)
+            if self.instance.pk:
+                for name in ("id_number", "phone"):  # masked, or in full and audited
+                    self.initial[name] = audit.shown(self.instance, getattr(self.instance, name), name, see_sensitive)
 
         def _keep(self, name):
             value = (self.cleaned_data.get(name) or "").strip()
