@@ -66,6 +66,9 @@ def test_street_admin_refers_a_case_and_the_department_sees_only_that_one(two_ca
     assert c.get(detail(wage)).status_code == 200
     assert c.get(detail(other)).status_code in (302, 404)
     assert "部门转办" in c.get(detail(wage)).content.decode()
+    workbench = c.get("/admin/").content.decode()
+    assert "待本部门反馈的转办（1）" in workbench and wage.exchange_id in workbench
+    assert "部门转办（1）" in street.get("/admin/").content.decode()
 
 
 def test_the_department_answers_and_the_referrer_is_told(two_cases, client_for):

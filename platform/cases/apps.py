@@ -14,3 +14,7 @@ class CasesConfig(AppConfig):
         register_entity(EntityConfig("party", Party, extra_field="extra"))
 
         from cases import signals  # noqa: F401  (records_changed hook for extensions)
+        from cases import admin_workbench, referrals
+
+        if referrals.workbench_panel not in admin_workbench.WORKBENCH_PANELS:
+            admin_workbench.WORKBENCH_PANELS.append(referrals.workbench_panel)  # 部门转办

@@ -204,3 +204,33 @@ def referrals_block(case: Case):
              r.get_state_display(), r.answer, format_when(r.answered_at) if r.answered_at else ""]
             for r in case.referrals.select_related("department", "referred_by")]
     return ("部门转办", ["方式", "承办部门", "转办事由", "转办人", "转办时间", "状态", "办理反馈", "反馈时间"], rows)
+
+
+# --- workbench panel (cases.admin_workbench.WORKBENCH_PANELS) ------------------------------------
+PANEL_SIZE = 8
+
+
+def workbench_panel(request) -> str:
+    """部门转办 on the workbench: a department sees what waits for its answer; the referring side
+    the referrals of its cases and their state. Nothing for users without the referral rights."""
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+
+    from accounts.scope import scope_q
+    from lowcode.registry import format_when
+
+    user = request.user
+    if not user.has_perm("cases.view_casereferral"):
+        return ""
+    dept = department_id(user)
+    if dept is not None:
+        qs, heading = CaseReferral.objects.filter(department_id=dept, state="open"), "待本部门反馈的转办"
+    else:
+        q = scope_q(user, "case__region_path", CaseReferral)
+        qs = CaseReferral.objects.all() if q is None else CaseReferral.objects.filter(q)
+        qs, heading = qs.exclude(state="withdrawn"), "部门转办"
+    rows = [{"referral": r, "url": reverse("admin:cases_case_detail", args=[r.case_id]),
+             "case": case_label(r.case), "when": format_when(r.referred_at)}
+            for r in qs.select_related("case", "department").order_by("-referred_at", "-id")[:PANEL_SIZE]]
+    return render_to_string("cases/referral_panel.html", {"rows": rows, "heading": heading,
+                                                          "count": qs.count()}, request=request)
