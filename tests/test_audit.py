@@ -240,3 +240,17 @@ def test_deploy_check_requires_the_audit_key(settings):
     settings.AUDIT_HMAC_KEY = ""
     errors = [e for e in checks.run_checks(include_deployment_checks=True) if e.id == "secure.E001"]
     assert errors and "AUDIT_HMAC_KEY" in errors[0].msg
+
+
+def test_the_nightly_check_writes_its_verdict_into_the_log():
+    from django_q.models import Schedule
+
+    assert Schedule.objects.filter(func="secure.audit.verify_task", schedule_type=Schedule.DAILY).exists()
+    assert Schedule.objects.filter(func="secure.audit.purge", schedule_type=Schedule.DAILY).exists()
+    some_rows(3)
+    assert audit.verify_task() == 0
+    assert SecurityEvent.objects.get(event="audit_verify").outcome == "success"
+    tamper("UPDATE secure_securityevent SET ip = '6.6.6.6' WHERE seq = 2")
+    assert audit.verify_task() >= 1
+    last = SecurityEvent.objects.filter(event="audit_verify").order_by("-seq").first()
+    assert last.outcome == "failure" and "序号 2" in last.detail["first"]
