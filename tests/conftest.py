@@ -47,6 +47,17 @@ def force_login_passes_second_factor(monkeypatch):
     monkeypatch.setattr(Client, "force_login", force_login)
 
 
+@pytest.fixture(autouse=True)
+def fresh_security_policy():
+    """The security policy is cached per process (accounts.policy): a test's policy row, rolled
+    back with its transaction, must not outlive it in the cache."""
+    from accounts import policy
+
+    policy.clear_cache()
+    yield
+    policy.clear_cache()
+
+
 def mark_second_factor_passed(client, user) -> None:
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice

@@ -118,6 +118,9 @@ class SecurityPolicy(models.Model):
     def save(self, *args, **kwargs):
         self.pk = 1  # one policy for the installation
         super().save(*args, **kwargs)
+        from accounts import policy
+
+        policy.clear_cache()
 
 
 # --- the security admin's screens over library tables (Chinese names; rights stay the library's:
