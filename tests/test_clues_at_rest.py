@@ -222,3 +222,25 @@ def test_data_migration_encrypts_existing_rows_chunk_by_chunk(dirty_hotline, mon
     assert rejection.reason == "当事人“欧阳某(139****5678)”不符合“姓名(电话)”格式"
     migration.encrypt(apps, editor)  # a second run changes nothing (already ciphertext)
     assert {r.pk: r.payload for r in RawRecord.objects.all()} == before
+
+
+def test_refused_excel_row_is_masked_in_the_report(run, tmp_path):
+    """An Excel row's excerpt is keyed by the header names, so its name and phone columns are masked."""
+    from openpyxl import Workbook
+
+    from clues.ingest import write_report
+
+    record = sample("hotline12345")[0]
+    bad = dict(record, 工单编号="", 来电人=NAME, 来电号码=PHONE, 诉求内容=f"身份证{ID_NUMBER}")
+    wb = Workbook()
+    ws = wb.active
+    ws.append(list(record))
+    ws.append([record[k] for k in record])
+    ws.append([bad[k] for k in record])
+    wb.save(tmp_path / "h.xlsx")
+    result = run("hotline12345", tmp_path / "h.xlsx")
+    assert result.counts["rejected"] == 1 and result.counts["new"] == 1
+    text = write_report(result.batch, directory=tmp_path / "reports").read_text(encoding="utf-8-sig")
+    assert "缺少编号" in text and NAME_MASKED in text and PHONE_MASKED in text and ID_MASKED in text
+    assert not leaks([text], [NAME, PHONE, ID_NUMBER])
+    assert not leaks(column("clues_rejection", "excerpt"), [NAME, PHONE, ID_NUMBER])
