@@ -217,6 +217,38 @@ def test_district_statement_answers_edge_dates_with_a_message(tp_world, client_f
             assert "不能早于" in html(response) or "不能晚于" in html(response)
 
 
+def test_an_oversize_search_is_answered_with_a_message(client_for, world):
+    """A 100,000-character search: SQLite refused the LIKE pattern (500); now a 400 in Chinese."""
+    c = client_for("demo_district")
+    for url in ("/admin/cases/case/?q=", "/admin/orgs/region/?q=", "/h5/?q="):
+        response = c.get(url + "长" * 100_000)
+        assert response.status_code == 400 and "查询条件过长" in html(response), url
+    assert c.get("/admin/orgs/region/?q=" + "长" * 200).status_code == 200
+
+
+def test_json_settings_refuse_nan_and_infinity(client_for, metadata):
+    """Python's json reads NaN/Infinity/1e309; stored, that is invalid JSON (a 500 on SQLite)."""
+    from extensions.escalation.models import WarningSetting
+
+    setting = WarningSetting.objects.order_by("pk").first()
+    if setting is None:
+        from extensions.escalation.defaults import load_defaults
+
+        load_defaults()
+        setting = WarningSetting.objects.order_by("pk").first()
+    before = setting.value
+    c = client_for("demo_config")
+    page = c.get(f"/admin/escalation/warningsetting/{setting.pk}/change/")
+    assert page.status_code == 200
+    for value in ("NaN", "Infinity", "1e309", '{"a": [1, NaN]}'):
+        response = c.post(f"/admin/escalation/warningsetting/{setting.pk}/change/",
+                          {"key": setting.key, "name": setting.name, "value": value,
+                           "description": setting.description, "_save": "1"})
+        assert response.status_code == 200 and "NaN" in html(response) and "无穷大" in html(response), value
+    setting.refresh_from_db()
+    assert setting.value == before
+
+
 # --- admin model forms (every app): the model fields carry the bounds ------------------------------------
 def test_admin_model_forms_refuse_bidi_characters(client_for, world):
     """The plain Django admin form of 组织机构 (no form code of its own)."""

@@ -3,6 +3,7 @@ else — form fields, JSON conversion, list filters, Excel cells — is derived 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -136,6 +137,26 @@ class DateRangeValidator:
             (self.min_days, self.max_days)
 
 
+@deconstructible
+class FiniteJSONValidator:
+    """JSON has no NaN or infinity, but Python's json reads "NaN", "Infinity" and 1e309 as floats:
+    such a value would be written as invalid JSON (on SQLite a CHECK constraint error)."""
+
+    def __call__(self, value) -> None:
+        stack = [value]
+        while stack:
+            v = stack.pop()
+            if isinstance(v, float) and not math.isfinite(v):
+                raise ValidationError("不能包含 NaN、无穷大或超出范围的数字", code="json_not_finite")
+            if isinstance(v, dict):
+                stack.extend(v.values())
+            elif isinstance(v, (list, tuple)):
+                stack.extend(v)
+
+    def __eq__(self, other):
+        return isinstance(other, FiniteJSONValidator)
+
+
 NOT_IN_FUTURE = DateRangeValidator(max_days=0)
 NUMBER_BOUNDS = (MinValueValidator(-NUMBER_LIMIT), MaxValueValidator(NUMBER_LIMIT))
 
@@ -195,7 +216,7 @@ def apply_bounds(field: forms.Field, *, multiline: bool | None = None, min_days=
 
 
 def install_model_bounds() -> None:
-    """Every model's text and date columns carry the same bounds, so every ModelForm — the
+    """Every model's text, date and JSON columns carry the same bounds, so every ModelForm — the
     admin's add/change forms and inlines of any app included — refuses what the generated forms
     refuse (ModelForm runs the model fields' validators). Set on ``field.validators``, not on
     the constructor's ``validators``: a rule of the running system, invisible to migrations."""
@@ -212,6 +233,8 @@ def install_model_bounds() -> None:
                 extra = [TextCharsValidator()]
             elif isinstance(f, models.DateField):  # DateTimeField too
                 extra = [DateRangeValidator()]
+            elif isinstance(f, models.JSONField):
+                extra = [FiniteJSONValidator()]
             else:
                 continue
             current = f.validators

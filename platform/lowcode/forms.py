@@ -136,7 +136,7 @@ def guard_autocomplete_ids() -> None:
         valid = []
         for v in values:
             try:
-                key.to_python(v)
+                key.run_validators(key.to_python(v))  # a number, and within the column's range
             except (ValidationError, ValueError, TypeError):
                 continue
             valid.append(v)
@@ -230,7 +230,8 @@ def build_form_class(base: type[forms.ModelForm], entity: str, scope_value: str 
         attrs[code] = formfield_for(meta, spec)
     attrs.update(_meta_entity=entity, _meta_version=meta.version, _scope_value=scope_value,
                  _extra_codes=tuple(extra_codes), _conditional=tuple(conditional))
-    cls = type(f"{base.__name__}_{entity}_{scope_value or 'all'}", (MetaFormMixin, base), attrs)
+    name = re.sub(r"\W", "_", f"{base.__name__}_{entity}_{scope_value or 'all'}")[:200]  # scope may come from a POST
+    cls = type(name, (MetaFormMixin, base), attrs)
     if len(_form_cache) > 512:
         _form_cache.clear()
     _form_cache[key] = cls

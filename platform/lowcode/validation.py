@@ -86,6 +86,8 @@ def validate_fielddef(f) -> None:
 
 
 def _check_codes(entity: str, codes, what: str, allow=frozenset()) -> str | None:
+    if not all(isinstance(c, str) for c in codes):
+        return f"{what}应为字段编码（文字）的列表"
     known = set(_entity_field_codes(entity)) | set(allow)
     bad = [c for c in codes if c.lstrip("-") not in known]
     return f"{what}中有未知字段：{'、'.join(bad)}" if bad else None
@@ -125,13 +127,16 @@ def validate_listview(lv) -> None:
 def validate_workflow(wf) -> None:
     if not isinstance(wf.states, list) or not isinstance(wf.transitions, list):
         raise ValidationError("状态和流转应为列表")
-    if not all(isinstance(s, str) or (isinstance(s, dict) and "name" in s) for s in wf.states):
+    if not all(isinstance(s, str) or (isinstance(s, dict) and isinstance(s.get("name"), str)) for s in wf.states):
         raise ValidationError({"states": '状态应为编码或 {"name": 编码, "review": 审核类别, "closed": true}'})
     states = {s["name"] if isinstance(s, dict) else s for s in wf.states}
     names = _entity_field_codes(wf.entity)
     for t in wf.transitions:
         if not isinstance(t, dict) or "action" not in t or "to" not in t:
             raise ValidationError({"transitions": "每个流转需要 action（动作）和 to（目标状态）"})
+        if not isinstance(t["action"], str) or not isinstance(t["to"], str) or \
+                not isinstance(t.get("from", []), list) or not all(isinstance(x, str) for x in t.get("from", [])):
+            raise ValidationError({"transitions": "流转的 action、to 应为文字，from 应为状态编码列表"})
         for s in list(t.get("from", [])) + [t["to"]]:
             if s not in states:
                 raise ValidationError({"transitions": f"流转“{t['action']}”引用了未定义的状态：{s}"})
@@ -144,7 +149,7 @@ def validate_workflow(wf) -> None:
     if not isinstance(wf.timers, list):
         raise ValidationError({"timers": "催办时限应为列表"})
     for timer in wf.timers:
-        if not isinstance(timer, dict) or timer.get("state") not in states:
+        if not isinstance(timer, dict) or not isinstance(timer.get("state"), str) or timer["state"] not in states:
             raise ValidationError({"timers": f"催办时限引用了未定义的状态：{timer}"})
         for key in ("remind_after_hours", "escalate_after_hours", "stale_after_days"):
             if key in timer and (not isinstance(timer[key], (int, float)) or timer[key] <= 0):
