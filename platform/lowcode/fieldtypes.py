@@ -112,8 +112,11 @@ class DateRangeValidator:
         if not isinstance(value, dt.date):
             return
         is_datetime = isinstance(value, dt.datetime)
-        day = timezone.localtime(value).date() if is_datetime and timezone.is_aware(value) else \
-            (value.date() if is_datetime else value)
+        try:
+            day = timezone.localtime(value).date() if is_datetime and timezone.is_aware(value) else \
+                (value.date() if is_datetime else value)
+        except OverflowError:  # 9999-12-31 23:59 UTC is in year 10000 here
+            raise ValidationError("不能晚于 %(day)s", code="date_max", params={"day": latest_date().isoformat()})
         if day < EARLIEST_DATE:
             raise ValidationError("不能早于 %(day)s", code="date_min", params={"day": EARLIEST_DATE.isoformat()})
         if day > latest_date():
