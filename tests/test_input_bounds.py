@@ -166,6 +166,21 @@ def test_negative_claim_amount_is_refused(mediator, mediating):
     assert not MediationItem.objects.exists()
 
 
+def test_review_opinion_with_bidi_characters_is_refused(client_for, make_case):
+    """The decide page posts the opinion straight into cases.actions.do_transition."""
+    from cases.models import CaseEvent, Review
+
+    case = make_case("湖滨社区", title="意见校验", registrant=user("demo_mediator"))
+    actions.do_transition(case, "开始调解", user("demo_mediator"))
+    actions.do_transition(case, "提交结果", user("demo_mediator"))
+    review = Review.objects.get(case=case, status="pending")
+    c = client_for("demo_street")
+    response = c.post(f"/admin/cases/review/{review.pk}/decide/", {"action": "审核通过", "opinion": f"同意{RLO}意见"})
+    assert response.status_code == 200 and "控制字符" in html(response)
+    assert Review.objects.get(pk=review.pk).status == "pending"
+    assert not CaseEvent.objects.filter(message__contains=RLO).exists()
+
+
 # --- filters, exports and period queries -----------------------------------------------------------------
 EDGE_DATES = ["0001-01-01", "9999-12-31", "2026-02-30", "1e309"]
 

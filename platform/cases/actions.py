@@ -20,7 +20,7 @@ from django.utils import timezone
 from accounts.scope import scope_queryset
 from cases.models import (Attachment, Case, CaseEvent, CaseFile, HelpRequest, MediationLog,
                           MediationResult, Review, Visit)
-from lowcode import registry
+from lowcode import fieldtypes, registry
 from lowcode.forms import expression_values
 from lowcode.lists import raw_value
 from lowcode.workflow import Transition, WorkflowSpec, workflow_for
@@ -159,6 +159,11 @@ def do_transition(case: Case, action: str, user, *, opinion: str = "",
     ``review``: the review row the decision was made on (a review screen) — refused unless that
     very row is still pending, so a stale screen never decides a later resubmission."""
     opinion = (opinion or "").strip()
+    # the opinion comes straight from a POST on several screens: the long-text rules apply here
+    if fieldtypes.forbidden_char(opinion, multiline=True) is not None:
+        raise ActionRefused("意见含有不可见的控制字符或文字方向控制符，请删除后重新输入")
+    if len(opinion) > fieldtypes.long_text_max():
+        raise ActionRefused(f"意见不能超过 {fieldtypes.long_text_max()} 字")
     with transaction.atomic():
         # of=("self",): PostgreSQL refuses FOR UPDATE on the nullable side of the registrant join
         case = Case.objects.select_for_update(of=("self",)).select_related("region", "registrant").get(pk=case.pk)
