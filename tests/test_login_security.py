@@ -141,6 +141,8 @@ def test_logins_failures_and_logouts_are_in_the_audit_log(world):
     failed = events("login_failed").get()
     assert failed.outcome == "failure" and failed.username == "nobody_here" and failed.ip == "10.1.2.3"
     assert "Wrong-pass-1" not in str(failed.detail)
+    from axes.models import AccessAttempt
+    assert "Wrong-pass-1" not in AccessAttempt.objects.get(username="nobody_here").post_data
     post_login(client, "h5", "demo_mediator")
     login = events("login").get()
     assert login.user.username == "demo_mediator" and login.ip == "10.1.2.3" and login.outcome == "success"
