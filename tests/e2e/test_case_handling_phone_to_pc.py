@@ -224,7 +224,7 @@ def test_mediator_on_phone_street_admin_on_pc(demo_world, live_server, e2e_brows
     visible(phone, "消息中心")
     unread = int(phone.locator(".h5-unread-count").inner_text())
     assert unread > 0
-    notice = phone.locator("a.h5-notice", has_text=CASE_TITLE).filter(has_text="审核通过")
+    notice = phone.locator("a.h5-notice", has_text="审核结果").filter(has_text="审核通过")  # titles: case number
     assert notice.count() == 1, phone.locator(".h5-list").inner_text()
     assert "h5-notice_unread" in (notice.get_attribute("class") or "")
     assert "审核结果" in notice.inner_text()
