@@ -46,3 +46,23 @@ class AlterFieldOnline(migrations.AlterField):
         except Exception:  # noqa: BLE001 — only in offline SQL collection
             schema_editor.collected_sql.append(
                 f"-- 离线脚本：{self.model_name}.{self.name} 的索引调整需在线执行（保留原索引不影响功能）")
+
+
+class AlterColumnTypeOnline(migrations.AlterField):
+    """AlterField that changes a column's type (e.g. JSON → text for a ciphertext column). dmDjango
+    looks up the live column's constraints for that, impossible in the offline DDL script
+    (``dameng_ddl``); there the script gets Dameng's plain ``ALTER TABLE … MODIFY`` instead — the
+    schema it runs on is empty, so no data has to be converted."""
+
+    def database_forwards(self, app_label, schema_editor, from_state, to_state):
+        if not schema_editor.collect_sql:
+            return super().database_forwards(app_label, schema_editor, from_state, to_state)
+        try:
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
+        except Exception:  # noqa: BLE001 — only in offline SQL collection
+            model = to_state.apps.get_model(app_label, self.model_name)
+            field = model._meta.get_field(self.name)
+            definition, _params = schema_editor.column_sql(model, field, include_default=False)
+            schema_editor.collected_sql.append(
+                f"ALTER TABLE {schema_editor.quote_name(model._meta.db_table)} "
+                f"MODIFY {schema_editor.quote_name(field.column)} {definition};")

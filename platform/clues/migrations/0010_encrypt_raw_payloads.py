@@ -14,6 +14,8 @@ import clues.fields
 import secure.fields
 from django.db import migrations
 
+from ops.migration_operations import AlterColumnTypeOnline
+
 CHUNK = 1000
 ENCRYPTED = [("clues_rawrecord", "payload"), ("clues_rawrecordversion", "payload"),
              ("clues_rejection", "excerpt")]
@@ -100,17 +102,17 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AlterField(
+        AlterColumnTypeOnline(
             model_name='rawrecord',
             name='payload',
             field=clues.fields.EncryptedJSONField(verbose_name='原始数据'),
         ),
-        migrations.AlterField(
+        AlterColumnTypeOnline(
             model_name='rawrecordversion',
             name='payload',
             field=clues.fields.EncryptedJSONField(verbose_name='原始数据'),
         ),
-        migrations.AlterField(
+        AlterColumnTypeOnline(
             model_name='rejection',
             name='excerpt',
             field=secure.fields.EncryptedField(blank=True, kind='text', verbose_name='原始内容（节选）'),
