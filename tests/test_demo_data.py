@@ -49,3 +49,37 @@ def test_seeding_without_a_password_outside_debug_is_refused(metadata, settings,
     monkeypatch.delenv("DEMO_PASSWORD", raising=False)
     with pytest.raises(CommandError, match="DEMO_PASSWORD"):
         call_command("seed_demo", cases=1, stdout=StringIO())
+
+
+def test_demo_prints_second_factor_keys_and_the_printed_key_logs_in(metadata, settings):
+    """make run's demo: PC logins ask for a TOTP code; the demo prints each internal account's
+    key, and demo_otp gives the code that the second-factor step accepts (DEBUG only)."""
+    import re
+
+    import pytest
+    from django.core.management.base import CommandError
+    from django.test import Client
+
+    settings.DEBUG = True
+    out = StringIO()
+    call_command("seed_demo", cases=5, stdout=out)
+    text = out.getvalue()
+    assert "动态口令" in text
+    assert re.search(r"demo_district\s+[A-Z2-7]{16,}", text), text
+    code = StringIO()
+    call_command("demo_otp", "demo_district", stdout=code)
+    token = code.getvalue().strip()
+    assert re.fullmatch(r"\d{6}", token)
+
+    c = Client()
+    r = c.post("/admin/login/?next=/admin/", {"username": "demo_district", "password": "Mdtj@demo2026"})
+    assert r.status_code == 302
+    r = c.get("/admin/", follow=True)
+    assert "/accounts/otp/" in r.redirect_chain[-1][0]
+    r = c.post("/accounts/otp/", {"token": token}, follow=True)
+    assert r.redirect_chain and "/accounts/otp/" not in r.redirect_chain[-1][0]
+    assert c.get("/admin/").status_code == 200
+
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="仅用于本机演示"):
+        call_command("demo_otp", "demo_district", stdout=StringIO())

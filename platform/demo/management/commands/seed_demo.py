@@ -33,3 +33,23 @@ class Command(BaseCommand):
         self.stdout.write("演示账号（密码均为 %s，仅用于本机演示）：" % password)
         for username, role in users:
             self.stdout.write(f"  {username:<18} {role}")
+        self._print_demo_second_factors([username for username, _ in users])
+
+    def _print_demo_second_factors(self, usernames):
+        """PC logins of internal roles ask for a TOTP code (the security policy). For the local demo
+        each such account gets a confirmed device with a per-install random key, printed here: add
+        it to any authenticator app, or read the current code with ``manage.py demo_otp <账号>``."""
+        from accounts import policy
+        from accounts.factors import TOTP
+        from accounts.models import User
+
+        lines = []
+        for user in User.objects.filter(username__in=usernames).order_by("username"):
+            if policy.otp_required(user, "/admin/"):
+                _device, key = TOTP.demo_device(user)
+                lines.append(f"  {user.username:<18} {key}")
+        if lines:
+            self.stdout.write("PC 端登录需动态口令（第二因素）。演示账号的动态口令密钥（可加入任一验证器 App，"
+                              "或运行 python manage.py demo_otp 账号 查看当前口令）：")
+            for line in lines:
+                self.stdout.write(line)
