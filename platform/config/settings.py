@@ -221,6 +221,11 @@ IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", str(20 * 1024 * 1024))
 IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", "20000"))
 EXPORT_MAX_ROWS = int(os.environ.get("EXPORT_MAX_ROWS", "50000"))
 INGEST_MAX_BYTES = int(os.environ.get("INGEST_MAX_BYTES", str(60 * 1024 * 1024)))
+# input bounds (lowcode.fieldtypes, lowcode.middleware): long text, how far ahead a date may lie,
+# the longest query-string value
+LONG_TEXT_MAX_LENGTH = int(os.environ.get("LONG_TEXT_MAX_LENGTH", "10000"))
+INPUT_MAX_FUTURE_YEARS = int(os.environ.get("INPUT_MAX_FUTURE_YEARS", "10"))
+QUERY_VALUE_MAX_LENGTH = int(os.environ.get("QUERY_VALUE_MAX_LENGTH", "1000"))
 
 # --- cache ----------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
