@@ -71,6 +71,7 @@ def prepare_environment() -> str:
     # cases' parties under this run's keys).
     os.environ["SECRET_KEY"] = os.environ.get("SECRET_KEY") or secrets.token_urlsafe(40)
     os.environ["SM4_KEY"] = os.environ.get("SM4_KEY") or secrets.token_hex(16)
+    os.environ["AUDIT_HMAC_KEY"] = os.environ.get("AUDIT_HMAC_KEY") or secrets.token_hex(32)
     os.environ["BLIND_INDEX_KEY"] = os.environ.get("BLIND_INDEX_KEY") or secrets.token_hex(32)
     os.environ["DEBUG"] = "0"  # as in production: cached template loaders
     hosts = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]

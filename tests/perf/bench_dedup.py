@@ -79,6 +79,7 @@ def prepare_environment() -> str:
     sm4, bidx = bench_keys()
     os.environ["SM4_KEY"] = os.environ.get("SM4_KEY") or sm4
     os.environ["BLIND_INDEX_KEY"] = os.environ.get("BLIND_INDEX_KEY") or bidx
+    os.environ["AUDIT_HMAC_KEY"] = os.environ.get("AUDIT_HMAC_KEY") or secrets.token_hex(32)
     os.environ["DEBUG"] = "0"
     url = os.environ.get("BENCH_DEDUP_DATABASE_URL") or DEFAULT_DB_URL
     os.environ["DATABASE_URL"] = url

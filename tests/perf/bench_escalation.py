@@ -42,6 +42,7 @@ def prepare_environment() -> str:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["SECRET_KEY"] = os.environ.get("SECRET_KEY") or secrets.token_urlsafe(40)
     os.environ["SM4_KEY"] = os.environ.get("SM4_KEY") or "0123456789abcdef0123456789abcdef"
+    os.environ["AUDIT_HMAC_KEY"] = os.environ.get("AUDIT_HMAC_KEY") or secrets.token_hex(32)
     os.environ["BLIND_INDEX_KEY"] = os.environ.get("BLIND_INDEX_KEY") or "ab" * 32
     os.environ["DEBUG"] = "0"
     url = os.environ.get("BENCH_ESCALATION_DATABASE_URL") or DEFAULT_DB_URL

@@ -67,6 +67,7 @@ def prepare_environment() -> str:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["SECRET_KEY"] = os.environ.get("SECRET_KEY") or secrets.token_urlsafe(40)
     os.environ["SM4_KEY"] = os.environ.get("SM4_KEY") or secrets.token_hex(16)
+    os.environ["AUDIT_HMAC_KEY"] = os.environ.get("AUDIT_HMAC_KEY") or secrets.token_hex(32)
     os.environ["BLIND_INDEX_KEY"] = os.environ.get("BLIND_INDEX_KEY") or secrets.token_hex(32)
     os.environ["DEBUG"] = "0"  # no query log: as in production
     os.environ.setdefault("CONN_MAX_AGE", "3600")

@@ -46,7 +46,7 @@ def prepare_environment() -> str:
     sys.path[:0] = [str(BASE_DIR / "platform"), str(BASE_DIR)]
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     for name, make in (("SECRET_KEY", lambda: secrets.token_urlsafe(40)), ("SM4_KEY", lambda: secrets.token_hex(16)),
-                       ("BLIND_INDEX_KEY", lambda: secrets.token_hex(32))):
+                       ("BLIND_INDEX_KEY", lambda: secrets.token_hex(32)), ("AUDIT_HMAC_KEY", lambda: secrets.token_hex(32))):
         os.environ[name] = os.environ.get(name) or make()
     os.environ["DEBUG"] = "0"
     os.environ.setdefault("CONN_MAX_AGE", "3600")
