@@ -128,7 +128,8 @@ def test_the_security_admin_unlocks_a_locked_account_and_it_is_audited(world, se
     assert "已解锁" in done.content.decode()
     assert post_login(victim, "pc", "demo_street").status_code == 302 and logged_in(victim)
     unlock = events("unlock").get()
-    assert unlock.user.username == "sec_test" and unlock.detail["unlocked_username"] == "demo_street"
+    assert unlock.user.username == unlock.username == "sec_test"  # the subject is who unlocked
+    assert unlock.detail["unlocked_username"] == "demo_street"
 
 
 def test_without_the_unlock_right_there_is_no_lockout_screen(world, client_for):

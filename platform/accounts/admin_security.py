@@ -67,8 +67,36 @@ def _plain(value):
     return value if isinstance(value, (int, bool, str, list)) or value is None else str(value)
 
 
+# --- screens the security admin acts on but never edits ----------------------------------------
+class ActionOnlyAdmin(admin.ModelAdmin):
+    """Viewed with ``view_perm``; its one action (unlock, reset) needs ``action_perm`` and is the
+    only way to change anything: no add, no edit, no bulk delete."""
+
+    view_perm = action_perm = ""
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm(self.view_perm)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.has_perm(self.action_perm)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_module_permission(self, request):
+        return self.has_view_permission(request)
+
+
 # --- login lockouts ------------------------------------------------------------------------------
-class LoginLockAdmin(admin.ModelAdmin):
+class LoginLockAdmin(ActionOnlyAdmin):
     list_display = ["account", "ip", "failures", "last_attempt", "state"]
     search_fields = ["username", "ip_address"]
     actions = ["unlock"]
@@ -97,39 +125,22 @@ class LoginLockAdmin(admin.ModelAdmin):
                   and obj.attempt_time + policy.cooloff_time() > timezone.now())
         return "已锁定" if locked else "未锁定（失败次数累计中）"
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
 
     @admin.action(description="解锁所选账号/来源地址", permissions=["delete"])
     def unlock(self, request, queryset):
         rows = list(queryset)
         for row in rows:
-            audit.record("unlock", request=request, username=row.username or "", obj=row.username or row.ip_address,
+            audit.record("unlock", request=request, obj=row.username or row.ip_address,
                          outcome="success", unlocked_username=row.username or "",
                          unlocked_ip=row.ip_address or "", failures=row.failures_since_start)
         queryset.delete()
         self.message_user(request, f"已解锁 {len(rows)} 条登录锁定。", messages.SUCCESS)
 
-    def has_view_permission(self, request, obj=None):
-        return request.user.has_perm("axes.view_accessattempt")
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.has_perm("axes.delete_accessattempt")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_module_permission(self, request):
-        return self.has_view_permission(request)
+    view_perm, action_perm = "axes.view_accessattempt", "axes.delete_accessattempt"
 
 
 # --- second-factor devices ----------------------------------------------------------------------
-class SecondFactorDeviceAdmin(admin.ModelAdmin):
+class SecondFactorDeviceAdmin(ActionOnlyAdmin):
     list_display = ["user", "name", "confirmed_", "last_used"]
     search_fields = ["user__username", "user__display_name"]
     list_select_related = ["user"]
@@ -144,10 +155,6 @@ class SecondFactorDeviceAdmin(admin.ModelAdmin):
     def last_used(self, obj):
         return timezone.localtime(obj.last_used_at).strftime("%Y-%m-%d %H:%M") if obj.last_used_at else "—"
 
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
 
     @admin.action(description="重置所选用户的动态口令（下次登录重新绑定）", permissions=["delete"])
     def reset(self, request, queryset):
@@ -158,20 +165,7 @@ class SecondFactorDeviceAdmin(admin.ModelAdmin):
         queryset.delete()
         self.message_user(request, f"已重置 {len(rows)} 个动态口令，相关用户下次登录时须重新绑定。", messages.SUCCESS)
 
-    def has_view_permission(self, request, obj=None):
-        return request.user.has_perm("otp_totp.view_totpdevice")
-
-    def has_delete_permission(self, request, obj=None):
-        return request.user.has_perm("otp_totp.delete_totpdevice")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_module_permission(self, request):
-        return self.has_view_permission(request)
+    view_perm, action_perm = "otp_totp.view_totpdevice", "otp_totp.delete_totpdevice"
 
 
 def _password_change_redirect(request, extra_context=None):
