@@ -83,6 +83,5 @@ JAZZMIN_UI_TWEAKS = {"theme": "default", "navbar": "navbar-white navbar-light"}
 JAZZMIN_INLINE_SCRIPT_HASHES = [
     "'sha256-nLEB6J7sxmSsTqwuB/NEyb2atpyjTdtHdfLxmsXvCP8='",  # admin/base.html, registration/base.html: theme mode
     "'sha256-F7GVayJMLy0KHikNUhjbBcBE0ax/V4knxuE9lJsuA6A='",  # admin/change_list.html: filterInputLength
-    "'sha256-DT/ci/z/ofx36DBKYq8ZBDQ2sgAnvO+SmuKGfcZ95UU='",  # registration/password_change_form.html
     "'sha256-OQlLsGYyiAVVwdHnkEraaS+8yfFm7rTeYMfelN7RwuE='",  # admin/auth/user/change_password.html
 ]

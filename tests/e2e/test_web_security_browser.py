@@ -60,12 +60,12 @@ def test_watermark_is_drawn_lets_clicks_through_and_is_redrawn(e2e_browser, live
     scratch = context.new_page()  # an about:blank page to count pixels in
     steps = Steps(page, screenshot_dir, "watermark-")
     login(page, base, "demo_district")
-    page.goto(f"{base}/admin/password_change/")  # a short page: blank space below the form
+    page.goto(f"{base}/admin/orgs/")  # a short admin page (two models): blank space below the list
     page.wait_for_function(INTACT)
     layer = page.evaluate(f"() => {{ const r = {WM}.getBoundingClientRect(); return [r.width, r.height]; }}")
     assert layer == [1366, 900], f"水印层没有覆盖整个窗口：{layer}"
     assert page.get_attribute("#mdtj-wm", "data-wm-account") == "demo_district"
-    steps.shot("修改密码页-水印")
+    steps.shot("区域与组织-水印")
     blank = {"x": 700, "y": 600, "width": 600, "height": 220}  # empty page background, below the form
     assert ink_in(page, scratch, blank) > 200, "截图的空白处没有水印文字"
 
