@@ -6,6 +6,7 @@ show records to a user filter the refs by scope themselves (``visible_refs``).
     same_records("clue", 7)            → [RecordRef(...), ...]
     same_records_many("clue", [7, 8])  → {7: [RecordRef(...), ...], 8: []}
     similar_records("case", 42)        → [RecordRef(...), ...]
+    with_verdicts("case", [42, 43])    → {42}  (the records the model holds anything about)
 
 A pair counts while it is proposed or confirmed; a rejected pair never counts. Records merged
 into one 一件事档案 count as "same" even without a direct pair between them.
@@ -110,6 +111,18 @@ def _refs_many(keys: list[str], verdict: str) -> dict[str, list[RecordRef]]:
         refs.sort(key=lambda r: (not r.confirmed, -r.score, r.key))
         out[own] = refs
     return out
+
+
+def with_verdicts(kind: str, pks) -> set[int]:
+    """The records among ``pks`` the model holds anything about (a pair in any state, or a 一件事
+    档案) — a few bulk queries for a whole chunk, so a caller asks ``same_records`` only where it
+    can answer."""
+    pk_of = {key: pk for pk, key in keys_of(kind, pks).items()}
+    keys = list(pk_of)
+    found = set(Pair.objects.filter(a_key__in=keys).values_list("a_key", flat=True))
+    found |= set(Pair.objects.filter(b_key__in=keys).values_list("b_key", flat=True))
+    found |= set(GroupMember.objects.filter(key__in=keys).values_list("key", flat=True))
+    return {pk_of[k] for k in found if k in pk_of}
 
 
 def same_records(kind: str, pk: int) -> list[RecordRef]:

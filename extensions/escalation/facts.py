@@ -227,19 +227,12 @@ def person_counts(keys: set[str], since: dt.datetime) -> dict[str, int]:
 
 
 def cases_with_verdicts(cases) -> set[int]:
-    """The cases the duplicate model holds anything about (a pair, or a 一件事档案) — two bulk
-    queries per chunk, so ``same_records`` (a few queries each) is only asked where it can answer."""
-    try:
-        from extensions.dedup.models import GroupMember, Pair, Signature
-    except ImportError:
-        return set()
-    keys = {f"{c.source}:{c.exchange_id}": c.pk for c in cases}
-    keys.update({k: pk for k, pk in Signature.objects.filter(kind="case", obj_id__in=[c.pk for c in cases])
-                 .values_list("key", "obj_id")})
-    found = set(Pair.objects.filter(a_key__in=list(keys)).values_list("a_key", flat=True))
-    found |= set(Pair.objects.filter(b_key__in=list(keys)).values_list("b_key", flat=True))
-    found |= set(GroupMember.objects.filter(key__in=list(keys)).values_list("key", flat=True))
-    return {keys[k] for k in found if k in keys}
+    """The cases the duplicate model holds anything about — asked in bulk per chunk (through its
+    read API, like everything this extension reads of it), so ``same_records`` is only asked where
+    it can answer."""
+    from extensions.dedup.api import with_verdicts
+
+    return with_verdicts("case", [c.pk for c in cases])
 
 
 def same_refs(case) -> list:

@@ -36,7 +36,6 @@ from import_export import fields as ie_fields
 from import_export import resources, widgets
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -48,6 +47,7 @@ from lowcode.registry import EntityMeta, FieldSpec
 from secure import audit
 from secure.crypto import normalise
 from secure.masking import mask
+from secure.spreadsheet import FORMULA_PREFIXES, max_export_rows, neutralise  # noqa: F401 (re-exported for domain exports)
 
 logger = logging.getLogger(__name__)
 
@@ -57,10 +57,8 @@ LIST_SHEET = "下拉选项"
 REQUIRED_MARK = "*"
 MULTI_JOIN = "、"
 MULTI_SPLIT = re.compile(r"[、,，;；\n]+")
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 TRUE_WORDS = {"是", "y", "yes", "true", "1", "√", "✓", "对"}
 FALSE_WORDS = {"否", "n", "no", "false", "0", "×", "不是"}
-EXCEL_MAX_CELL = 32767
 NUMERIC_ID_MESSAGE = "证件号码被 Excel 存成了数字（末几位可能已丢失），请把该列设置为“文本”格式后重新填写"
 XLSX_TYPES = {".xlsx", ".xlsm"}
 EMPTY = (None, "", [])
@@ -83,10 +81,6 @@ def max_rows() -> int:
 
 def max_bytes() -> int:
     return int(getattr(settings, "IMPORT_MAX_BYTES", 20 * 1024 * 1024))
-
-
-def max_export_rows() -> int:
-    return int(getattr(settings, "EXPORT_MAX_ROWS", 50000))
 
 
 # --- what a domain may add -------------------------------------------------------------
@@ -236,16 +230,6 @@ def cell_text(value: Any) -> str:
     if len(text) > 1 and text[0] == "'" and text[1] in FORMULA_PREFIXES:
         text = text[1:]  # undo our own export neutralisation
     return text
-
-
-def neutralise(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula gets a leading apostrophe."""
-    if not isinstance(value, str):
-        return value
-    value = ILLEGAL_CHARACTERS_RE.sub("", value)
-    if value.startswith(FORMULA_PREFIXES):
-        value = "'" + value
-    return value[:EXCEL_MAX_CELL]
 
 
 def _messages(exc: ValidationError) -> str:

@@ -22,9 +22,9 @@ from django.utils.http import content_disposition_header
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from lowcode.excel import neutralise
 from secure import audit
 from secure.models import SecurityEvent
+from secure.spreadsheet import max_export_rows, neutralise
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -194,8 +194,6 @@ class SecurityEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         except IncorrectLookupParameters:
             self.message_user(request, "筛选条件无效，无法导出，请重新选择筛选条件。", messages.ERROR)
             return HttpResponseRedirect(back)
-        from lowcode.excel import max_export_rows
-
         limit = max_export_rows()
         total = queryset.count()
         if total > limit:
