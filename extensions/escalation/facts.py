@@ -100,7 +100,7 @@ class Context:
     the few blind indexes its parties carry — the register may hold thousands of people."""
 
     def __init__(self, config, now: dt.datetime | None = None):
-        from cases.workbench import closed_states, success_outcomes
+        from cases.states import closed_states, success_outcomes
         from lowcode import registry
 
         self.config = config

@@ -71,7 +71,7 @@ def _case_preview(user, before_cfg, after_cfg, decide, out):
     from django.urls import reverse
 
     from cases.models import Case
-    from cases.workbench import open_states
+    from cases.states import open_states
     from extensions.escalation import party
     from extensions.escalation.evaluate import case_verdicts
     from extensions.escalation.models import CaseWarning

@@ -107,7 +107,7 @@ def related_open_cases(person_keys, exclude, cfg) -> list[int]:
 
     from django.utils import timezone
 
-    from cases.workbench import closed_states
+    from cases.states import closed_states
     from extensions.escalation.models import PersonCase
 
     if not person_keys:

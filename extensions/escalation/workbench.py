@@ -19,7 +19,7 @@ def _scoped(qs, user):
 
 
 def panel(request) -> str:
-    from cases.workbench import open_states
+    from cases.states import open_states
     from extensions.escalation.models import CaseWarning, WarningEvent
 
     user = request.user

@@ -3,97 +3,22 @@ actions that need no form), and small forms for the actions that collect somethi
 申请提级/申请发单), mediation logs and visits. Every write is a call into cases.actions."""
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
-from cases import actions, referrals, workbench
+from cases import actions, referrals, states, workbench
 from cases.actions import ActionRefused
-from cases.models import Case, MediationResult
-from lowcode.fieldtypes import NOT_IN_FUTURE
-from lowcode.forms import bound_form
-from lowcode.registry import get_dictionary
+from cases.handling_forms import HelpForm, LogForm, ResultForm, VisitForm, add_errors, bootstrap
+from cases.models import Case
 
 # workflow "form" of a transition → the PC form that collects it
 HELP_FORMS = {"escalate": "escalate", "dispatch": "dispatch"}
 FORM_ACTIONS = {"result", *HELP_FORMS}
 # forms that are not workflow transitions (the case stays where it is)
 DATA_FORMS = {"log": "记录调解日志", "visit": "回访"}
-
-
-class MultipleFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    widget = MultipleFileInput
-
-    def clean(self, data, initial=None):
-        if isinstance(data, (list, tuple)):
-            return [super(MultipleFileField, self).clean(d, initial) for d in data if d]
-        return [super().clean(data, initial)] if data else []
-
-
-def _choices(dictionary: str):
-    return [("", "请选择")] + [(code, e.label) for code, e in get_dictionary(dictionary).items() if e.is_active]
-
-
-class StyledForm(forms.Form):
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        bound_form(self)  # input bounds on every field (dates in range, no control characters …)
-        for field in self.fields.values():
-            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
-            field.widget.attrs.setdefault("class", css)
-
-
-class ResultForm(StyledForm):
-    outcome = forms.ChoiceField(label="调解结果")
-    agreement = forms.CharField(label="协议内容/情况说明", required=False, widget=forms.Textarea(attrs={"rows": 5}))
-    amount = forms.DecimalField(label="涉及金额（元）", required=False, max_digits=14, decimal_places=2, min_value=0)
-    attachments = MultipleFileField(label="附件（协议书、照片等）", required=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["outcome"].choices = _choices("mediation_outcome")
-
-
-class HelpForm(StyledForm):
-    reason = forms.CharField(label="求助原因", widget=forms.Textarea(attrs={"rows": 5}))
-    expected_fee = forms.DecimalField(label="预期费用（元）", required=False, max_digits=12, decimal_places=2,
-                                      min_value=0)
-
-
-class LogForm(StyledForm):
-    occurred_at = forms.DateTimeField(label="调解时间", required=False, validators=[NOT_IN_FUTURE],
-                                      widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
-                                      input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"])
-    place = forms.CharField(label="调解地点", required=False, max_length=200)
-    participants = forms.CharField(label="参与人员", required=False, max_length=500)
-    content = forms.CharField(label="调解情况", widget=forms.Textarea(attrs={"rows": 5}))
-    attachments = MultipleFileField(label="附件（照片、材料）", required=False)
-
-
-class VisitForm(StyledForm):
-    way = forms.ChoiceField(label="回访方式")
-    satisfaction = forms.ChoiceField(label="满意度")
-    notes = forms.CharField(label="回访情况", required=False, widget=forms.Textarea(attrs={"rows": 4}))
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["way"].choices = _choices("visit_way")
-        self.fields["satisfaction"].choices = _choices("satisfaction")
-
-
-def _add_errors(form: forms.Form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, errs in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, errs)
-    else:
-        form.add_error(None, error.messages)
 
 
 # --- what the detail page offers ------------------------------------------------------------------
@@ -112,8 +37,7 @@ def detail_handling(request, case: Case) -> dict:
     links = [{"label": t.action, "url": f"{handle}?action={t.action}"}
              for t in available if not t.decision and t.form in FORM_ACTIONS]
     if may_handle:
-        closed = workbench.closed_states()
-        if case.status not in closed:
+        if not states.is_closed(case):
             links.append({"label": DATA_FORMS["log"], "url": f"{handle}?form=log"})
         else:
             links.append({"label": DATA_FORMS["visit"], "url": f"{handle}?form=visit"})
@@ -187,40 +111,39 @@ def handle_view(model_admin, request, object_id):
     else:
         raise Http404("未知表单")
 
-    form_class = {"result": ResultForm, "log": LogForm, "visit": VisitForm}.get(kind, HelpForm)
+    def make_form(*args, **kwargs):
+        if kind in HELP_FORMS:
+            return bootstrap(HelpForm(*args, kind=HELP_FORMS[kind], **kwargs))
+        return bootstrap({"result": ResultForm, "log": LogForm, "visit": VisitForm}[kind](*args, **kwargs))
+
     if request.method == "POST":
-        form = form_class(request.POST, request.FILES)
+        form = make_form(request.POST, request.FILES)
         if form.is_valid():
             data, user = form.cleaned_data, request.user
             try:
                 if kind == "result":
                     actions.submit_result(case, user, action=action, outcome=data["outcome"],
                                           agreement=data["agreement"], amount=data["amount"],
-                                          uploads=data["attachments"])
+                                          uploads=data["files"])
                 elif kind in HELP_FORMS:
                     actions.request_help(case, user, action=action, kind=HELP_FORMS[kind], reason=data["reason"],
-                                         expected_fee=data["expected_fee"])
+                                         expected_fee=data.get("expected_fee"))
                 elif kind == "log":
                     actions.add_log(case, user, content=data["content"], occurred_at=data["occurred_at"],
                                     place=data["place"], participants=data["participants"],
-                                    uploads=data["attachments"])
+                                    uploads=data["files"])
                 else:
                     actions.add_visit(case, user, way=data["way"], satisfaction=data["satisfaction"],
-                                      notes=data["notes"])
+                                      notes=data["notes"], visited_at=data["visited_at"])
             except ValidationError as e:
-                _add_errors(form, e)
+                add_errors(form, e)
             except ActionRefused as e:
                 form.add_error(None, str(e))
             else:
                 messages.success(request, f"已{title}")
                 return HttpResponseRedirect(detail)
     else:
-        initial = {}
-        if kind == "result":
-            previous = MediationResult.objects.filter(case=case).first()  # a returned result is resubmitted
-            if previous is not None:
-                initial = {"outcome": previous.outcome, "agreement": previous.agreement, "amount": previous.amount}
-        form = form_class(initial=initial)
+        form = make_form(initial=ResultForm.initial_from(getattr(case, "result", None)) if kind == "result" else None)
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.opts,

@@ -7,7 +7,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from cases import workbench
+from cases import states, workbench
 from cases.admin_blocks import label
 from lowcode.registry import format_when
 from notices.actions import readable, unread_count
@@ -43,11 +43,10 @@ def workbench_context(request, notice_count: int | None = None) -> dict:
         "url": reverse("admin:notices_notice_change", args=[n.pk]),
     } for n in readable(user).filter(read_at__isnull=True).order_by("-created_at")[:LIST_SIZE]]
 
-    closed = workbench.closed_states()
     latest = [{
         "case": c, "type": label("case_type", c.case_type), "status": label("case_status", c.status),
         "registered_at": format_when(c.registered_at), "region": c.region.name,
-        "overdue": bool(c.deadline and c.deadline < now and c.status not in closed),
+        "overdue": states.is_overdue(c, now),
         "url": reverse("admin:cases_case_detail", args=[c.pk]),
     } for c in workbench.scoped_cases(user).select_related("region").order_by("-registered_at", "-pk")[:LIST_SIZE]]
 

@@ -2,8 +2,8 @@
 
 Every figure is an aggregate query (conditional counts), never a loop over rows in Python:
 the workbench must stay fast with hundreds of thousands of cases. Which states are "open"
-(not closed) and which are review steps come from the workflow metadata, so a review step a
-business admin adds shows up here without code."""
+(not closed) and which are review steps come from the workflow metadata (cases.states), so a
+review step a business admin adds shows up here without code."""
 from __future__ import annotations
 
 import datetime as dt
@@ -15,19 +15,12 @@ from django.utils import timezone
 from accounts.scope import scope_q
 from cases.actions import roles_of, user_level
 from cases.models import Case, MediationResult, Review
+from cases.states import mediating_states, open_states, success_outcomes, vocabulary
+from cases.states import workflows as all_workflows
 from lowcode import registry
-from lowcode.workflow import WorkflowSpec, workflow_for
 
 PERIODS = {"month": ("本月", "上月"), "quarter": ("本季", "上季"), "year": ("本年", "上年")}
 DEFAULT_PERIOD = "month"
-def success_outcomes() -> list[str]:
-    """Outcomes counted as 成功: mediation_outcome items with attrs.counts_as_success (metadata)."""
-    return [c for c, e in registry.get_dictionary("mediation_outcome").items() if e.attrs.get("counts_as_success")]
-
-
-def mediating_states() -> list[str]:
-    """States counted in the 调解中 figure: case_status items with attrs.counts_as_mediating."""
-    return [c for c, e in registry.get_dictionary("case_status").items() if e.attrs.get("counts_as_mediating")]
 REVIEW_KIND_LABELS = {"result": "调解结果审核", "escalation": "提级审核", "dispatch": "发单审核"}
 
 
@@ -70,34 +63,11 @@ def period_for(code: str | None, now: dt.datetime | None = None) -> Period:
                   aware(_shift_months(first, -months)))
 
 
-# --- workflow facts across case types ----------------------------------------------------------
-def _workflows() -> list[tuple[str, WorkflowSpec]]:
-    meta = registry.get_meta("case")
-    out = []
-    for scope in meta.workflows:
-        wf = workflow_for(meta, scope or None)
-        if wf is not None:
-            out.append((scope, wf))
-    return out
-
-
-def closed_states() -> set[str]:
-    return {s.name for _, wf in _workflows() for s in wf.states.values() if s.closed}
-
-
-def open_states() -> set[str]:
-    """Named positively (not NOT IN closed) so PostgreSQL can use the status index."""
-    return {s.name for _, wf in _workflows() for s in wf.states.values() if not s.closed}
-
-
+# --- workflow facts across case types (the states themselves: cases.states) -------------------------
 def review_kinds() -> list[tuple[str, str]]:
     """(kind, label) of every review step any workflow has, for filters."""
-    kinds: dict[str, str] = {}
-    for _, wf in _workflows():
-        for s in wf.states.values():
-            if s.review:
-                kinds.setdefault(s.review, review_kind_label(s.review))
-    return list(kinds.items())
+    kinds = dict.fromkeys(vocabulary().review_kinds.values())
+    return [(kind, review_kind_label(kind)) for kind in kinds]
 
 
 def _types_by_workflow() -> dict[str, list[str]]:
@@ -117,7 +87,7 @@ def waiting_q(user, prefix: str = "") -> Q:
     to the user's level by the chasing job), and the state's reviewer roles include one of the user's roles — per the
     workflow each case type follows. One SQL condition; no per-row Python."""
     roles = set(roles_of(user))
-    workflows = _workflows()
+    workflows = all_workflows()
     specific = any(scope for scope, _ in workflows)
     by_type = _types_by_workflow() if specific else {}
     states_q = Q(pk__in=[])

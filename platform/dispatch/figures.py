@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.db.models import Avg, Count, Q, Sum
 from django.utils import timezone
 
-from cases.workbench import success_outcomes
+from cases.states import success_outcomes
 from dispatch.models import Bid, DispatchOrder
 
 AWARDED_STATES = ["awarded", "mediating", "completed"]

@@ -1,37 +1,32 @@
 """H5 forms. The case form is generated from metadata exactly like the PC form (same generated
 class, same core-field overrides, layout screen "h5" falling back to "edit"); the handling forms
-(log, item, result, help, visit) are small fixed forms whose choices come from dictionaries.
+(log, item, result, help, visit) are the ones every end shares (cases.handling_forms).
 Every form is styled for weui by ``style_form``."""
 from __future__ import annotations
 
 from django import forms
-from django.core.validators import MinValueValidator
 from django.forms.models import BaseInlineFormSet, inlineformset_factory
-from django.utils import timezone
 
 from accounts.scope import regions_for
-from cases import actions
 from cases.forms import PartyForm, party_form_for
-from cases.models import Case, MediationItem, Party
+from cases.handling_forms import PLEASE_CHOOSE, datetime_widget
+from cases.models import Case, Party
 from lowcode import registry
-from lowcode.fieldtypes import NOT_IN_FUTURE
 from lowcode.forms import apply_core_overrides, bound_form, build_form_class, visible_sections
 
 SCREEN = "h5"
-ACCEPT = "image/*,.pdf,.doc,.docx"
-DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
-
-
-# --- weui styling ------------------------------------------------------------------------------
-def _datetime_widget(**attrs) -> forms.DateTimeInput:
-    return forms.DateTimeInput(attrs={"type": "datetime-local", **attrs}, format=DATETIME_FORMAT)
 
 
 def style_form(form: forms.BaseForm) -> forms.BaseForm:
     """weui classes on every widget, phone-friendly input types, and ``h5_kind`` on each field
     (how the template lays it out: input / select / textarea / switch / multi / radio / file);
-    and the input bounds (lowcode.forms.bound_form) on every field."""
+    the form's ``short_choices`` as radio buttons (one tap, no blank choice); and the input
+    bounds (lowcode.forms.bound_form) on every field."""
     bound_form(form)
+    for name in getattr(form, "short_choices", ()):
+        field = form.fields[name]
+        field.widget = forms.RadioSelect()
+        field.choices = [c for c in field.choices if c[0] not in ("", None)]
     for field in form.fields.values():
         widget = field.widget
         if isinstance(widget, forms.HiddenInput):
@@ -53,7 +48,7 @@ def style_form(form: forms.BaseForm) -> forms.BaseForm:
         else:
             kind = "input"
             if isinstance(field, forms.DateTimeField) and widget.input_type != "datetime-local":
-                field.widget = widget = _datetime_widget()
+                field.widget = widget = datetime_widget()
             elif isinstance(field, forms.DateField) and widget.input_type != "date":
                 field.widget = widget = forms.DateInput(attrs={"type": "date"})
             widget.attrs["class"] = "weui-input"
@@ -67,41 +62,11 @@ def _blank_says_please_choose(field: forms.Field) -> None:
     """Django's blank choice "---------" reads as a broken list on a phone; say 请选择."""
     if isinstance(field, forms.ModelChoiceField):
         if field.empty_label and field.empty_label.startswith("---"):
-            field.empty_label = "请选择"
+            field.empty_label = PLEASE_CHOOSE
     elif isinstance(field, forms.ChoiceField):
         choices = list(field.choices)
         if choices and choices[0][0] in ("", None) and str(choices[0][1]).startswith("---"):
-            field.choices = [("", "请选择")] + choices[1:]
-
-
-class MultipleFileInput(forms.FileInput):
-    allow_multiple_selected = True
-
-
-class MultipleFileField(forms.FileField):
-    """Several photos/documents in one input; each is checked by ``actions.check_upload``
-    (type and size), so a refused file is reported next to the field and nothing is saved."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ACCEPT, "multiple": True}))
-        kwargs.setdefault("required", False)
-        super().__init__(*args, **kwargs)
-
-    def clean(self, data, initial=None):
-        uploads = [d for d in (data if isinstance(data, (list, tuple)) else [data]) if d]
-        if not uploads:
-            if self.required:
-                raise forms.ValidationError(self.error_messages["required"], code="required")
-            return []
-        cleaned = [super(MultipleFileField, self).clean(d, initial) for d in uploads]
-        for upload in cleaned:
-            actions.check_upload(upload)
-        return cleaned
-
-
-def dictionary_choices(code: str, blank: bool = True) -> list[tuple[str, str]]:
-    items = [(e.code, e.label) for e in registry.get_dictionary(code).values() if e.is_active]
-    return ([("", "请选择")] if blank else []) + items
+            field.choices = [("", PLEASE_CHOOSE)] + choices[1:]
 
 
 # --- case registration --------------------------------------------------------------------------
@@ -133,7 +98,7 @@ def case_form_class(user, case_type: str, roles: tuple[str, ...]) -> type[forms.
             self.fields["case_type"].initial = case_type
             region = self.fields["region"]
             region.queryset = regions_for(user).filter(level__gte=3)
-            region.empty_label = "请选择"
+            region.empty_label = PLEASE_CHOOSE
             if not self.is_bound and not self.initial.get("region") and user.region_id \
                     and user.region.level >= 3:
                 self.initial["region"] = user.region_id  # the ModelForm's initial wins over the field's
@@ -169,78 +134,6 @@ def party_formset_class(can_see_sensitive: bool):
 
 
 PARTY_INITIAL = [{"role": "applicant"}, {"role": "respondent"}]
-
-
-# --- handling forms ------------------------------------------------------------------------------
-class LogForm(forms.Form):
-    occurred_at = forms.DateTimeField(label="调解时间", widget=_datetime_widget(), validators=[NOT_IN_FUTURE])
-    place = forms.CharField(label="调解地点", max_length=200, required=False)
-    participants = forms.CharField(label="参与人员", max_length=500, required=False)
-    content = forms.CharField(label="调解情况", widget=forms.Textarea,
-                              error_messages={"required": "请填写调解情况"})
-    files = MultipleFileField(label="照片/附件")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["occurred_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
-        style_form(self)
-
-
-class ItemForm(forms.ModelForm):
-    class Meta:
-        model = MediationItem
-        fields = ["content", "claim_amount", "settled", "note"]
-        error_messages = {"content": {"required": "请填写调解事项"}}
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        amount = self.fields["claim_amount"]
-        amount.min_value = 0  # a claim is never negative (the model column allows it)
-        amount.validators.append(MinValueValidator(0))
-        amount.widget.attrs["min"] = "0"
-        style_form(self)
-
-
-class ResultForm(forms.Form):
-    outcome = forms.ChoiceField(label="调解结果", widget=forms.RadioSelect,
-                                error_messages={"required": "请选择调解结果"})
-    agreement = forms.CharField(label="协议内容/情况说明", widget=forms.Textarea, required=False)
-    amount = forms.DecimalField(label="涉及金额（元）", max_digits=14, decimal_places=2, min_value=0,
-                                required=False)
-    files = MultipleFileField(label="附件（协议书、照片等）")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["outcome"].choices = dictionary_choices("mediation_outcome", blank=False)
-        style_form(self)
-
-
-class HelpForm(forms.Form):
-    reason = forms.CharField(label="求助原因", widget=forms.Textarea,
-                             error_messages={"required": "请填写求助原因"})
-    expected_fee = forms.DecimalField(label="预期费用（元）", max_digits=12, decimal_places=2, min_value=0,
-                                      required=False)
-
-    def __init__(self, *args, kind: str, **kwargs):
-        super().__init__(*args, **kwargs)
-        if kind != "dispatch":
-            del self.fields["expected_fee"]
-        style_form(self)
-
-
-class VisitForm(forms.Form):
-    visited_at = forms.DateTimeField(label="回访时间", widget=_datetime_widget(), validators=[NOT_IN_FUTURE])
-    way = forms.ChoiceField(label="回访方式", error_messages={"required": "请选择回访方式"})
-    satisfaction = forms.ChoiceField(label="满意度", widget=forms.RadioSelect,
-                                     error_messages={"required": "请选择满意度"})
-    notes = forms.CharField(label="回访情况", widget=forms.Textarea, required=False)
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["visited_at"].initial = timezone.localtime().replace(second=0, microsecond=0)
-        self.fields["way"].choices = dictionary_choices("visit_way")
-        self.fields["satisfaction"].choices = dictionary_choices("satisfaction", blank=False)
-        style_form(self)
 
 
 def login_form_styled(form):

@@ -4,74 +4,35 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, IntegerField, Q, Value, When
 from django.db.models import Case as SqlCase
 from django.utils import timezone
 
 from accounts.scope import scope_queryset
+from cases import states
 from cases.admin import identity_lookup
 from cases.models import Case, Party, Review
-from cases.workbench import success_outcomes
 from lowcode import registry
-from lowcode.workflow import WorkflowSpec, workflow_for
 from notices.actions import readable
 from secure import audit
 
 PAGE_SIZE = 20
-REGISTERED = "registered"
-# the review whose approval ends the handling of a case (average handling days)
-RESULT_REVIEW_STATE = "pending_review"
 REVIEW_KINDS = {"result": "结果审核", "escalation": "提级审核", "dispatch": "发单审核"}
 
 
-# --- labels and workflow helpers -------------------------------------------------------------
+# --- labels and tabs ---------------------------------------------------------------------------
 def label(dictionary: str, code: str) -> str:
     entry = registry.get_dictionary(dictionary).get(code)
     return entry.label if entry else (code or "")
 
 
-class Workflows:
-    """Workflow per case type for one request (workflow_for parses metadata on every call)."""
-
-    def __init__(self):
-        self.meta = registry.get_meta("case")
-        self._by_type: dict[str, WorkflowSpec | None] = {}
-
-    def __call__(self, case_type: str) -> WorkflowSpec | None:
-        if case_type not in self._by_type:
-            self._by_type[case_type] = workflow_for(self.meta, case_type)
-        return self._by_type[case_type]
-
-    def closed(self, case: Case) -> bool:
-        wf = self(case.case_type)
-        return bool(wf and wf.state(case.status).closed)
-
-    def overdue(self, case: Case, now: dt.datetime | None = None) -> bool:
-        return bool(case.deadline and case.deadline < (now or timezone.now()) and not self.closed(case))
-
-
-def all_workflows() -> list[WorkflowSpec]:
-    meta = registry.get_meta("case")
-    return [wf for wf in (workflow_for(meta, scope or None) for scope in meta.workflows) if wf]
-
-
-@lru_cache(maxsize=8)
-def _tab_states(version: str) -> dict[str, tuple[str, ...]]:
-    states: dict[str, bool] = {}
-    for wf in all_workflows():
-        for s in wf.states.values():
-            states[s.name] = states.get(s.name, False) or s.closed
-    closed = tuple(name for name, is_closed in states.items() if is_closed)
-    mediating = tuple(name for name, is_closed in states.items() if not is_closed and name != REGISTERED)
-    return {"registered": (REGISTERED,), "mediating": mediating, "mediated": closed}
-
-
-def tab_states() -> dict[str, tuple[str, ...]]:
-    """登记 = registered; 已调解 = every closed state (mediated, dispatched, archived…); 调解中 =
-    every other state, review steps included — so a state a business admin adds lands in a tab."""
-    return _tab_states(registry.get_meta("case").version)
+def tab_states() -> dict[str, frozenset[str]]:
+    """登记 = where a case starts; 已调解 = every closed state (mediated, dispatched, archived…);
+    调解中 = every other state, review steps included — so a state a business admin adds or
+    renames in the workflow lands in a tab (cases.states reads them from the metadata)."""
+    return {"registered": states.initial_states(), "mediating": states.in_progress_states(),
+            "mediated": states.closed_states()}
 
 
 TABS = [("registered", "登记"), ("mediating", "调解中"), ("mediated", "已调解")]
@@ -107,8 +68,8 @@ def search(queryset, term: str):
 
 
 def rows_for(cases) -> list[CaseRow]:
-    wfs, now = Workflows(), timezone.now()
-    return [CaseRow(c, label("case_type", c.case_type), label("case_status", c.status), wfs.overdue(c, now))
+    now = timezone.now()
+    return [CaseRow(c, label("case_type", c.case_type), label("case_status", c.status), states.is_overdue(c, now))
             for c in cases]
 
 
@@ -119,7 +80,8 @@ def case_page(user, tab: str, term: str = "", page: int = 1) -> CasePage:
     if term:
         qs = search(qs, term)
     else:
-        qs = qs.filter(status__in=tab_states().get(tab, (REGISTERED,)))
+        tabs = tab_states()
+        qs = qs.filter(status__in=tabs.get(tab, tabs["registered"]))
     qs = qs.only("pk", "title", "case_type", "status", "registered_at", "deadline", "exchange_id")
     page = max(page, 1)
     start = (page - 1) * PAGE_SIZE
@@ -253,18 +215,19 @@ def my_figures(user, now: dt.datetime | None = None) -> Figures:
     """The user's own cases (registrant = user, within scope): two aggregate queries, no loop."""
     own = scope_queryset(user, Case.objects.filter(registrant=user))
     this, last = month_starts(now)
-    closed = tab_states()["mediated"]
+    closed = states.closed_states()
     agg = own.aggregate(
         total=Count("pk"),
         closed=Count("pk", filter=Q(status__in=closed)),
         with_result=Count("result"),
-        success=Count("result", filter=Q(result__outcome__in=success_outcomes())),
+        success=Count("result", filter=Q(result__outcome__in=states.success_outcomes())),
         this_month=Count("pk", filter=Q(registered_at__gte=this)),
         last_month=Count("pk", filter=Q(registered_at__gte=last, registered_at__lt=this)),
     )
     duration = ExpressionWrapper(F("decided_at") - F("case__registered_at"), output_field=DurationField())
-    avg = Review.objects.filter(case__in=own.values("pk"), state=RESULT_REVIEW_STATE, status="approve",
-                                decided_at__isnull=False).aggregate(avg=Avg(duration))["avg"]
+    # handling ends when the result review (the review step of kind "result") approves
+    avg = Review.objects.filter(case__in=own.values("pk"), state__in=states.review_states("result"),
+                                status="approve", decided_at__isnull=False).aggregate(avg=Avg(duration))["avg"]
     rate = round(agg["success"] * 100 / agg["with_result"], 1) if agg["with_result"] else None
     days = round(avg.total_seconds() / 86400, 1) if avg is not None else None
     return Figures(total=agg["total"], open=agg["total"] - agg["closed"], closed=agg["closed"],

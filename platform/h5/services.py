@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from cases import actions
+from cases import actions, states
 from cases.actions import ActionRefused
 from cases.models import Case, MediationItem
 
@@ -37,8 +37,7 @@ def require_handler(case: Case, user) -> None:
 
 
 def require_open(case: Case, what: str) -> None:
-    wf = actions.workflow(case)
-    if wf.state(case.status).closed:
+    if states.is_closed(case):
         raise ActionRefused(f"案件已办结（{actions.state_label(case.status)}），不能再{what}")
 
 

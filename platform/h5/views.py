@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.forms import LoginForm
 from accounts.scope import scope_queryset
-from cases import actions
+from cases import actions, handling_forms, states
 from cases.actions import ActionRefused
 from cases.admin import can_see_sensitive
 from cases.models import Attachment, Case
@@ -76,15 +76,6 @@ def to_case(case: Case, anchor: str = ""):
 
 def form_url(case: Case, t) -> str:
     return reverse(FORM_VIEWS[t.form], args=[case.pk]) + "?" + urlencode({"action": t.action})
-
-
-def add_errors(form, error: ValidationError) -> None:
-    """A ValidationError from cases.actions (a dict by field, or a message) onto the form."""
-    if hasattr(error, "error_dict"):
-        for name, errs in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errs)
-    else:
-        form.add_error(None, error)
 
 
 # --- login -------------------------------------------------------------------------------------
@@ -155,8 +146,7 @@ def case_new(request):
 def case_context(request, case: Case, *, log_form=None, item_form=None) -> dict:
     user, meta = request.user, registry.get_meta("case")
     see = can_see_sensitive(request)
-    wfs = queries.Workflows()
-    closed = wfs.closed(case)
+    closed = states.is_closed(case)
     buttons, elsewhere = [], []
     try:
         available = actions.available_actions(case, user)
@@ -177,7 +167,7 @@ def case_context(request, case: Case, *, log_form=None, item_form=None) -> dict:
         "case": case,
         "status_label": queries.label("case_status", case.status),
         "type_label": queries.label("case_type", case.case_type),
-        "overdue": wfs.overdue(case),
+        "overdue": states.is_overdue(case),
         "closed": closed,
         "sections": display_sections("case", case, case.case_type, "detail", roles(request),
                                      lambda spec, obj, value: format_display(meta, spec, value, see, obj)),
@@ -187,9 +177,9 @@ def case_context(request, case: Case, *, log_form=None, item_form=None) -> dict:
         "can_handle": can_handle and not closed,
         "can_visit": can_handle and closed,
         "items": list(case.items.all()),
-        "item_form": item_form or h5_forms.ItemForm(),
+        "item_form": item_form or h5_forms.style_form(handling_forms.ItemForm()),
         "logs": list(case.logs.select_related("created_by").prefetch_related("attachments")),
-        "log_form": log_form or h5_forms.LogForm(),
+        "log_form": log_form or h5_forms.style_form(handling_forms.LogForm()),
         "result": result,
         "result_label": queries.label("mediation_outcome", result.outcome) if result else "",
         "result_files": list(case.attachments.filter(purpose="result")),
@@ -212,7 +202,7 @@ def case_detail(request, pk: int):
 @h5_view(VIEW, CHANGE)
 def case_log(request, pk: int):
     case = scoped_case(request, pk)
-    form = h5_forms.LogForm(request.POST, request.FILES)
+    form = h5_forms.style_form(handling_forms.LogForm(request.POST, request.FILES))
     if form.is_valid():
         try:
             services.add_log(case, request.user, form.cleaned_data)
@@ -220,7 +210,7 @@ def case_log(request, pk: int):
             messages.error(request, str(refused))
             return to_case(case, "logs")
         except ValidationError as error:
-            add_errors(form, error)
+            handling_forms.add_errors(form, error)
         else:
             messages.success(request, "已记录调解日志")
             return to_case(case, "logs")
@@ -232,7 +222,7 @@ def case_log(request, pk: int):
 @h5_view(VIEW, CHANGE)
 def case_item_add(request, pk: int):
     case = scoped_case(request, pk)
-    form = h5_forms.ItemForm(request.POST)
+    form = h5_forms.style_form(handling_forms.ItemForm(request.POST))
     if form.is_valid():
         try:
             services.add_item(case, request.user, form)
@@ -303,9 +293,8 @@ def case_result(request, pk: int):
     except ActionRefused as refused:
         messages.error(request, str(refused))
         return to_case(case)
-    existing = getattr(case, "result", None)
     if request.method == "POST":
-        form = h5_forms.ResultForm(request.POST, request.FILES)
+        form = h5_forms.style_form(handling_forms.ResultForm(request.POST, request.FILES))
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -316,14 +305,13 @@ def case_result(request, pk: int):
                 messages.error(request, f"未能{t.action}：{refused}")
                 return to_case(case)
             except ValidationError as error:
-                add_errors(form, error)
+                handling_forms.add_errors(form, error)
             else:
                 messages.success(request, f"调解结果已提交，案件状态：{actions.state_label(done.case.status)}")
                 return to_case(case)
     else:
-        initial = {"outcome": existing.outcome, "agreement": existing.agreement, "amount": existing.amount} \
-            if existing else {}
-        form = h5_forms.ResultForm(initial=initial)
+        form = h5_forms.style_form(handling_forms.ResultForm(
+            initial=handling_forms.ResultForm.initial_from(getattr(case, "result", None))))
     return render_h5(request, "h5/result_form.html", {"case": case, "form": form, "t": t})
 
 
@@ -336,7 +324,8 @@ def case_help(request, pk: int):
     except ActionRefused as refused:
         messages.error(request, str(refused))
         return to_case(case)
-    form = h5_forms.HelpForm(request.POST if request.method == "POST" else None, kind=t.form)
+    form = h5_forms.style_form(handling_forms.HelpForm(request.POST if request.method == "POST" else None,
+                                                       kind=t.form))
     if request.method == "POST" and form.is_valid():
         try:
             done = actions.request_help(case, request.user, action=t.action, kind=t.form,
@@ -346,7 +335,7 @@ def case_help(request, pk: int):
             messages.error(request, f"未能{t.action}：{refused}")
             return to_case(case)
         except ValidationError as error:
-            add_errors(form, error)
+            handling_forms.add_errors(form, error)
         else:
             messages.success(request, f"已{t.action}，案件状态：{actions.state_label(done.case.status)}")
             return to_case(case)
@@ -357,10 +346,10 @@ def case_help(request, pk: int):
 @h5_view(VIEW, CHANGE)
 def visit_new(request, pk: int):
     case = scoped_case(request, pk)
-    if not queries.Workflows().closed(case):
+    if not states.is_closed(case):
         messages.error(request, f"案件尚未办结（{actions.state_label(case.status)}），办结后才能回访")
         return to_case(case)
-    form = h5_forms.VisitForm(request.POST if request.method == "POST" else None)
+    form = h5_forms.style_form(handling_forms.VisitForm(request.POST if request.method == "POST" else None))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -370,7 +359,7 @@ def visit_new(request, pk: int):
             messages.error(request, str(refused))
             return to_case(case)
         except ValidationError as error:
-            add_errors(form, error)
+            handling_forms.add_errors(form, error)
         else:
             messages.success(request, "已记录回访")
             return to_case(case, "visits")
@@ -423,6 +412,6 @@ def inbox_read_all(request):
 def me(request):
     user = request.user
     return render_h5(request, "h5/me.html", {
-        "profile": user, "role_names": "、".join(roles(request)) or "—",
+        "profile": user, "role_names": "、".join(user.role_names) or "—",
         "region": user.region.full_name if user.region_id else "—",
         "figures": queries.my_figures(user), "active_tab": "me"})

@@ -6,26 +6,11 @@ from __future__ import annotations
 from django import forms
 
 from cases.forms import party_form_for
+from cases.handling_forms import bootstrap  # noqa: F401 - the PC views style their forms with it
+from cases.handling_forms import dictionary_choices
 from dispatch.models import Bid
 from dispatch.scope import TP_MEDIATOR_ROLE
-from lowcode import registry
-from lowcode.forms import bound_form
 from thirdparty.models import OrgProfile
-
-
-def dictionary_choices(code: str, blank: str = "全部") -> list[tuple[str, str]]:
-    return [("", blank)] + [(c, e.label) for c, e in registry.get_dictionary(code).items() if e.is_active]
-
-
-def bootstrap(form: forms.BaseForm) -> forms.BaseForm:
-    """Bootstrap classes, and the input bounds (lowcode.forms.bound_form) on every field."""
-    bound_form(form)
-    for field in form.fields.values():
-        w = field.widget
-        css = "form-select" if isinstance(w, forms.Select) else "form-control"
-        if not isinstance(w, (forms.CheckboxInput, forms.HiddenInput)):
-            w.attrs.setdefault("class", css)
-    return form
 
 
 class QueryForm(forms.Form):
@@ -41,7 +26,7 @@ class QueryForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["case_type"].choices = dictionary_choices("case_type")
+        self.fields["case_type"].choices = dictionary_choices("case_type", blank="全部")
         if self.status_field:
             name, text, choices = self.status_field
             self.fields[name] = forms.ChoiceField(label=text, required=False, choices=[("", "全部")] + list(choices))

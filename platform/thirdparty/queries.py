@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.scope import scope_queryset
 from cases.models import Case
-from cases.workbench import success_outcomes
+from cases.states import success_outcomes
 from dispatch import scope
 from dispatch.models import PHASE_LABELS, Bid, DispatchOrder, Voucher, phase_q
 from lowcode import registry

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from cases import actions
+from cases import actions, states
 from cases.actions import ActionRefused
 from cases.models import Case, Party
 from dispatch import accounts as tp_accounts
+from dispatch.actions import CASE_DISPATCHED
 from dispatch.scope import is_org_admin, third_party_org
 from thirdparty.models import OrgProfile
 
@@ -39,9 +40,9 @@ def add_party(case: Case, user, form) -> Party:
         raise ActionRefused("案件不在您的办理范围内")
     if not user.has_perm("cases.add_party"):
         raise ActionRefused("您没有添加当事人的权限")
-    if actions.workflow(case).state(case.status).closed or case.status == "dispatched":
+    if states.is_closed(case) or case.status == CASE_DISPATCHED:
         raise ActionRefused(f"案件当前为“{actions.state_label(case.status)}”，不能添加当事人"
-                            + ("（请先确认凭证）" if case.status == "dispatched" else ""))
+                            + ("（请先确认凭证）" if case.status == CASE_DISPATCHED else ""))
     with transaction.atomic():
         party = form.save(commit=False)
         party.case = case

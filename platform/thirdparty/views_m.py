@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cases import actions as case_actions
+from cases import handling_forms
 from cases.actions import ActionRefused
 from cases.admin import can_see_sensitive
 from dispatch import actions as dispatch_actions
@@ -157,7 +158,7 @@ def case_context(request, order, case, *, log_form=None, party_form=None) -> dic
         "parties": h5_queries.party_rows(case, can_see_sensitive(request)),
         "handling": handling,
         "party_form": h5_forms.style_form(party_form or forms.party_form_class()()) if handling else None,
-        "log_form": log_form or h5_forms.LogForm() if handling else None,
+        "log_form": log_form or h5_forms.style_form(handling_forms.LogForm()) if handling else None,
         "logs": list(case.logs.select_related("created_by").prefetch_related("attachments")),
         "result": result, "result_label": queries.label("mediation_outcome", result.outcome) if result else "",
         "result_files": list(case.attachments.filter(purpose="result")),
@@ -233,7 +234,7 @@ def party_add(request, pk: int):
 @access.m
 def log_add(request, pk: int):
     order, case = _awarded(request, pk)
-    form = h5_forms.LogForm(request.POST, request.FILES)
+    form = h5_forms.style_form(handling_forms.LogForm(request.POST, request.FILES))
     if form.is_valid():
         try:
             if order.state != "mediating":
@@ -243,7 +244,7 @@ def log_add(request, pk: int):
             messages.error(request, str(refused))
             return redirect("thirdparty:m_case", pk=order.pk)
         except ValidationError as error:
-            h5_views.add_errors(form, error)
+            handling_forms.add_errors(form, error)
         else:
             messages.success(request, "已记录调解日志")
             return redirect(reverse("thirdparty:m_case", args=[order.pk]) + "#logs")
@@ -263,7 +264,7 @@ def result(request, pk: int):
         return redirect("thirdparty:m_case", pk=order.pk)
     existing = getattr(case, "result", None)
     if request.method == "POST":
-        form = h5_forms.ResultForm(request.POST, request.FILES)
+        form = h5_forms.style_form(handling_forms.ResultForm(request.POST, request.FILES))
         if form.is_valid():
             d = form.cleaned_data
             try:
@@ -273,13 +274,12 @@ def result(request, pk: int):
                 messages.error(request, f"未能提交：{refused}")
                 return redirect("thirdparty:m_case", pk=order.pk)
             except ValidationError as error:
-                h5_views.add_errors(form, error)
+                handling_forms.add_errors(form, error)
             else:
                 messages.success(request, f"调解结果已提交审核，案件状态：{case_actions.state_label(done.case.status)}")
                 return redirect("thirdparty:m_case", pk=order.pk)
     else:
-        form = h5_forms.ResultForm(initial={"outcome": existing.outcome, "agreement": existing.agreement,
-                                            "amount": existing.amount} if existing else None)
+        form = h5_forms.style_form(handling_forms.ResultForm(initial=handling_forms.ResultForm.initial_from(existing)))
     return render_m(request, "result.html", {"order": order, "case": case, "form": form, "action": action})
 
 

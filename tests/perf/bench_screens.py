@@ -369,7 +369,7 @@ def workload_counts() -> dict:
     from django.utils import timezone
 
     from cases.models import Case, MediationLog, MediationResult, Review
-    from cases.workbench import closed_states
+    from cases.states import closed_states
     from notices.models import Notice
 
     now = timezone.now()
