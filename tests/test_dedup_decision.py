@@ -115,3 +115,19 @@ def test_stricter_threshold_turns_same_into_similar(conf):
     assert decide(a, b, conf)[0] == "same"
     strict = Conf.from_shipped(same_threshold=0.999)
     assert decide(a, b, strict)[0] == "similar"
+
+
+def test_similar_threshold_alone_decides_similar(conf):
+    """Same person at the same address, a different matter weeks later: 姓名相同 (0.6) makes it
+    similar under the shipped thresholds. Only ``similar_threshold`` moves that verdict — the
+    shipped same and similar thresholds are equal, so a mix-up of the two would hide there."""
+    a = rec("province:N1", "韩梅与邻居因楼道堆物发生争执，要求清理。", kind="case", case_type="neighbor",
+            parties=[party("韩梅", "")], address="学院路6号")
+    b = rec("odr:N2", "韩梅反映装修款3万元被装修公司拖欠，要求退还。", kind="case", case_type="consumer",
+            parties=[party("韩梅", "")], address="学院路6号", day=28)
+    verdict, value, reasons = decide(a, b, conf)
+    assert (verdict, value) == ("similar", 0.6) and reasons[0] == "同人不同案" and "姓名相同" in reasons
+    # a similar threshold above the score, the same threshold unchanged or higher: no verdict
+    assert decide(a, b, Conf.from_shipped(same_threshold=0.9, similar_threshold=0.7))[0] is None
+    # a similar threshold below the score with a same threshold far above it: still similar
+    assert decide(a, b, Conf.from_shipped(same_threshold=0.95, similar_threshold=0.5))[0] == "similar"

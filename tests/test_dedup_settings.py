@@ -79,3 +79,25 @@ def test_saved_settings_apply_to_the_next_check(two_reports, client_for, django_
         a.save()
     assert api.same_reports("case", a.pk) == 0
     assert [x.key for x in api.similar_records("case", a.pk)] == [b.record_key]
+
+
+def test_preview_counts_similar_pairs_by_the_similar_threshold(make_case, client_for,
+                                                              django_capture_on_commit_callbacks):
+    """One pair sharing a phone with different matters (同人不同案, 0.95): a similar threshold
+    raised above it (the same threshold with it, as the form requires) takes it out of the preview."""
+    from extensions.dedup.conf import get_settings
+
+    with django_capture_on_commit_callbacks(execute=True):
+        make_case(title="楼道堆物纠纷", case_type="neighbor", description="韩梅与邻居因楼道堆物发生争执。",
+                  parties=[{"name": "韩梅", "phone": "13957071234", "id_number": ""}])
+    with django_capture_on_commit_callbacks(execute=True):
+        make_case(title="装修款纠纷", case_type="consumer", description="装修公司拖欠退还装修款3万元。",
+                  parties=[{"name": "韩梅", "phone": "13957071234", "id_number": ""}])
+    s = get_settings()
+    c = client_for("demo_config")
+    shipped = c.post(f"/admin/dedup/dedupsettings/{s.pk}/change/", form_data(s, _preview="1")).content.decode()
+    assert "<strong>1</strong> 对判为相似案件" in shipped and "当前参数：0 对 / 1 对" in shipped
+    html = c.post(f"/admin/dedup/dedupsettings/{s.pk}/change/",
+                  form_data(s, same_threshold="0.99", similar_threshold="0.97", _preview="1")).content.decode()
+    assert "<strong>0</strong> 对判为同一案件、" in html
+    assert "<strong>0</strong> 对判为相似案件" in html and "当前参数：0 对 / 1 对" in html
