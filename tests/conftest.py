@@ -3,7 +3,6 @@ logged-in clients. Tests build on these rather than inventing their own worlds."
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
 from django.test import Client
 
 DEMO_PASSWORD = "Mdtj@test-2026"
@@ -11,9 +10,11 @@ DEMO_PASSWORD = "Mdtj@test-2026"
 
 @pytest.fixture
 def metadata(db):
-    from lowcode import registry, serialization
+    from lowcode import registry
+    from lowcode.apps import ENGINE_KINDS
+    from lowcode.serialization import load_metadata
 
-    serialization.load(settings.BASE_DIR / "metadata")
+    load_metadata(ENGINE_KINDS)
     registry.clear_cache()
     return registry
 

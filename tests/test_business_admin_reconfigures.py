@@ -219,11 +219,11 @@ def test_layout_for_a_case_type_also_serves_its_subtypes(client_for):
 
 def test_changelog_also_lists_warning_rules_cleaning_rules_and_duplicate_settings(client_for):
     from clues.models import CleaningRule
-    from clues.rules import load_shipped
+    from lowcode.serialization import load_metadata
     from extensions.dedup.conf import get_settings
     from extensions.escalation.models import WarningRule
 
-    load_shipped()
+    load_metadata(["cleaning_rules"])
     rule = WarningRule.objects.order_by("pk").first()
     rule.message = "规则消息已改"
     rule.save()

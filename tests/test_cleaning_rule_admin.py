@@ -17,9 +17,9 @@ URL = "/admin/clues/cleaningrule/"
 def police(world, django_capture_on_commit_callbacks):
     from clues.ingest import ingest
     from clues.models import CleaningRule
-    from clues.rules import load_shipped
+    from lowcode.serialization import load_metadata
 
-    load_shipped()
+    load_metadata(["cleaning_rules"])
     with django_capture_on_commit_callbacks(execute=True):
         ingest("police110", SAMPLES / "police110.jsonl", origin="command")
     return CleaningRule.objects.get(source="police110")

@@ -15,12 +15,12 @@ CHANGELIST = "/admin/clues/clue/"
 @pytest.fixture
 def ingested(world, settings, tmp_path):
     from clues.ingest import ingest
-    from clues.rules import load_shipped
+    from lowcode.serialization import load_metadata
 
     settings.INGEST_REPORT_DIR = tmp_path / "reports"
     settings.INGEST_UPLOAD_DIR = tmp_path / "uploads"
     settings.INGEST_UPLOAD_SYNC = True  # the background task runs within the request
-    load_shipped()
+    load_metadata(["cleaning_rules"])
     for source in ("hotline12345", "minhu", "police110", "jczz"):
         result = ingest(source, SAMPLES / f"{source}.jsonl", origin="command")
         assert result.file_error == ""

@@ -45,10 +45,10 @@ def leaks(values, secrets) -> list[str]:
 @pytest.fixture
 def run(world, settings, tmp_path):
     from clues.ingest import ingest
-    from clues.rules import load_shipped
+    from lowcode.serialization import load_metadata
 
     settings.INGEST_REPORT_DIR = tmp_path / "reports"
-    load_shipped()
+    load_metadata(["cleaning_rules"])
 
     def do(source, path):
         return ingest(source, path, origin="command")

@@ -15,9 +15,9 @@ CHANNELS = ("hotline12345", "minhu", "police110", "jczz", "province", "odr", "xl
 @pytest.fixture
 def ingested(world, django_capture_on_commit_callbacks):
     from clues.ingest import ingest
-    from clues.rules import load_shipped
+    from lowcode.serialization import load_metadata
 
-    load_shipped()
+    load_metadata(["cleaning_rules"])
     with django_capture_on_commit_callbacks(execute=True):
         for ch in CHANNELS:
             ingest(ch, SAMPLES / f"{ch}.jsonl", origin="command")

@@ -21,10 +21,10 @@ def _report() -> list[dict]:
 def district(world):
     """3,000 synthetic reports of one district (benchdata: 1–4 channels per dispute, repeat
     callers, group disputes) stored like ingest stores them."""
-    from clues.rules import load_shipped
+    from lowcode.serialization import load_metadata
     from extensions.dedup import benchdata
 
-    load_shipped()
+    load_metadata(["cleaning_rules"])
     for _ in benchdata.store(benchdata.dispute_stream(3000, seed=5), batch=1000):
         pass
     return world

@@ -23,9 +23,9 @@ def _report() -> set[tuple]:
 
 def _ingest(capture):
     from clues.ingest import ingest
-    from clues.rules import load_shipped
+    from lowcode.serialization import load_metadata
 
-    load_shipped()
+    load_metadata(["cleaning_rules"])
     with capture(execute=True):
         for ch in CHANNELS:
             ingest(ch, SAMPLES / f"{ch}.jsonl", origin="command")
@@ -72,9 +72,9 @@ def test_ingest_then_rebuild_on_the_command_line_reports_everything_without_a_wo
     from django_q.models import OrmQ
 
     settings.HOOKS_QUEUE = True  # as in production: the checks go to the queue …
-    from clues.rules import load_shipped
+    from lowcode.serialization import load_metadata
 
-    load_shipped()
+    load_metadata(["cleaning_rules"])
     for ch in CHANNELS:
         call_command("ingest", ch, str(SAMPLES / f"{ch}.jsonl"), stdout=io.StringIO(), stderr=io.StringIO())
     assert OrmQ.objects.count() >= len(CHANNELS)  # … and no worker runs them

@@ -98,11 +98,11 @@ def test_saving_an_edited_rule_keeps_history_and_marks_it_locally_changed(cases,
     assert CaseWarning.objects.get(pk=cases[2].pk).level == "orange"
 
 
-def test_load_defaults_keeps_a_site_change(cases):
-    from extensions.escalation.defaults import load_defaults
+def test_load_metadata_keeps_a_site_change(cases):
+    from lowcode.serialization import load_metadata
 
     WarningRule.objects.filter(code="overdue").update(level="orange")
-    report = load_defaults()
+    report = load_metadata(["warning_rules"])
     assert WarningRule.objects.get(code="overdue").level == "orange"
     assert any("overdue" in k for k in report.kept_site_changes)
 

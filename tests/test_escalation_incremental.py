@@ -138,9 +138,9 @@ def _police_calls(tmp_path, n: int, phone: str):
 
 def _ingest(path, capture):
     from clues.ingest import ingest
-    from clues.rules import load_shipped
+    from lowcode.serialization import load_metadata
 
-    load_shipped()
+    load_metadata(["cleaning_rules"])
     with capture(execute=True):
         ingest("police110", path, origin="command")
 

@@ -24,9 +24,9 @@ def lines(source: str) -> list[dict]:
 
 @pytest.fixture
 def rules(world):
-    from clues.rules import load_shipped
+    from lowcode.serialization import load_metadata
 
-    load_shipped()
+    load_metadata(["cleaning_rules"])
     return world
 
 
@@ -419,13 +419,13 @@ def test_preview_rule_before_saving(run):
 
 def test_load_rules_keeps_site_changes(rules):
     from clues.models import CleaningRule
-    from clues.rules import load_shipped
+    from lowcode.serialization import load_metadata
 
     rule = CleaningRule.objects.get(source="xltj")
     rule.status_default = "mediating"
     rule.save()
-    report = load_shipped()
-    assert "xltj" in report.kept_site_changes
+    report = load_metadata(["cleaning_rules"])
+    assert "cleaning/xltj.yaml" in report.kept_site_changes
     assert CleaningRule.objects.get(source="xltj").status_default == "mediating"
 
 
@@ -458,12 +458,12 @@ def test_unknown_source_is_a_command_error(rules):
         call_command("ingest", "nope", str(SAMPLES / "xltj.jsonl"), stdout=io.StringIO())
 
 
-def test_load_cleaning_rules_command(world):
+def test_load_metadata_command_loads_the_channels_and_their_rules(world):
     from clues.models import Channel, CleaningRule
 
     out = io.StringIO()
-    call_command("load_cleaning_rules", stdout=out)
-    assert "新增 8" in out.getvalue()
+    call_command("load_metadata", kind=["cleaning_rules"], stdout=out)
+    assert "新增 16" in out.getvalue()  # 8 channels, 8 rules
     assert Channel.objects.count() == 8 and CleaningRule.objects.count() == 8
 
 

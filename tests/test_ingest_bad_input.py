@@ -16,9 +16,9 @@ MB = 1024 * 1024
 
 @pytest.fixture
 def rules(world):
-    from clues.rules import load_shipped
+    from lowcode.serialization import load_metadata
 
-    load_shipped()
+    load_metadata(["cleaning_rules"])
 
 
 def hotline_record(i: int) -> dict:

@@ -17,12 +17,12 @@ UPLOAD = "/admin/clues/ingestbatch/upload/"
 
 @pytest.fixture
 def rules(world, settings, tmp_path):
-    from clues.rules import load_shipped
+    from lowcode.serialization import load_metadata
 
     settings.INGEST_REPORT_DIR = tmp_path / "reports"
     settings.INGEST_UPLOAD_DIR = tmp_path / "uploads"
     settings.INGEST_UPLOAD_SYNC = False  # queued as with a real worker; tests run the task themselves
-    load_shipped()
+    load_metadata(["cleaning_rules"])
     return tmp_path
 
 

@@ -247,9 +247,9 @@ def test_json_settings_refuse_nan_and_infinity(client_for, metadata):
 
     setting = WarningSetting.objects.order_by("pk").first()
     if setting is None:
-        from extensions.escalation.defaults import load_defaults
+        from lowcode.serialization import load_metadata
 
-        load_defaults()
+        load_metadata(["warning_settings"])
         setting = WarningSetting.objects.order_by("pk").first()
     before = setting.value
     c = client_for("demo_config")

@@ -1,4 +1,5 @@
-"""Shipped metadata as YAML: load → dump round trip, and site changes survive upgrades."""
+"""Shipped metadata as YAML (the engine's kinds): load → dump round trip, and site changes
+survive upgrades. The same for every other registered kind: tests/test_metadata_kinds.py."""
 from __future__ import annotations
 
 import shutil
@@ -7,21 +8,34 @@ import yaml
 from django.conf import settings
 from django.core.management import call_command
 
-from lowcode import serialization
+from lowcode import metakinds, serialization
+from lowcode.apps import ENGINE_KINDS
 from lowcode.models import FieldDef, MetaVersion
 
 SHIPPED = settings.BASE_DIR / "metadata"
 
 
-def test_load_then_dump_reproduces_the_files_byte_for_byte(db, tmp_path):
+def _files(kind, root):
+    path = kind.path(root)
+    return sorted(p.relative_to(root) for p in (path.glob("*.yaml") if kind.per_file else [path]))
+
+
+def test_load_then_dump_reproduces_the_files_of_every_kind_byte_for_byte(db, tmp_path):
     call_command("load_metadata")
     call_command("dump_metadata", dir=str(tmp_path))
-    for path in SHIPPED.glob("*.yaml"):
-        assert (tmp_path / path.name).read_bytes() == path.read_bytes(), path.name
+    assert {k.name for k in metakinds.kinds()} >= {*ENGINE_KINDS, "channels", "cleaning_rules", "warning_rules",
+                                                  "warning_levels", "warning_keywords", "warning_settings",
+                                                  "dedup_settings"}
+    for kind in metakinds.kinds():
+        shipped = _files(kind, SHIPPED)
+        assert shipped and _files(kind, tmp_path) == shipped, kind.name
+        for name in shipped:
+            assert (tmp_path / name).read_bytes() == (SHIPPED / name).read_bytes(), name
 
 
-def test_loading_twice_changes_nothing(metadata):
-    report = serialization.load(SHIPPED)
+def test_loading_twice_changes_nothing(db):
+    serialization.load_metadata()
+    report = serialization.load_metadata()
     assert report.created == report.updated == 0 and not report.kept_site_changes
 
 
@@ -40,7 +54,7 @@ def test_upgrade_keeps_a_site_change_and_applies_untouched_defaults(metadata, tm
             row["label"] = "事发地址"
     (tmp_path / "v2" / "fields.yaml").write_text(serialization.to_yaml(fields), encoding="utf-8")
 
-    report = serialization.load(tmp_path / "v2")
+    report = serialization.load_metadata(ENGINE_KINDS, tmp_path / "v2")
 
     assert FieldDef.objects.get(entity="case", code="title").label == "纠纷名称"       # site change kept
     assert FieldDef.objects.get(entity="case", code="address").label == "事发地址"     # default upgraded
@@ -69,9 +83,9 @@ def test_every_metadata_save_bumps_the_version(metadata):
 
 
 def test_shipped_metadata_passes_its_own_validation(metadata):
-    from lowcode.models import METADATA_MODELS
-
-    for model in METADATA_MODELS:
+    serialization.load_metadata()
+    for model in metakinds.metadata_models():
+        assert model.objects.exists(), model
         for obj in model.objects.all():
             obj.full_clean()
 
@@ -84,6 +98,6 @@ def test_a_property_added_by_an_upgrade_is_not_mistaken_for_a_site_change(metada
     snapshot = dict(item.shipped)
     snapshot.pop("attrs")
     DictItem.objects.filter(pk=item.pk).update(shipped=snapshot, attrs={})
-    serialization.load(SHIPPED)
+    serialization.load_metadata(["dictionaries"])
     item.refresh_from_db()
     assert item.attrs == {"time_limit_days": 15}

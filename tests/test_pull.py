@@ -103,9 +103,9 @@ def endpoint():
 @pytest.fixture
 def channel(world, endpoint, monkeypatch, settings):
     from clues.models import Channel
-    from clues.rules import load_shipped
+    from lowcode.serialization import load_metadata
 
-    load_shipped()
+    load_metadata(["cleaning_rules"])
     settings.PULL_TIMEOUT = 0.4
     settings.PULL_RETRIES = 2
     settings.PULL_BACKOFF = 0.01

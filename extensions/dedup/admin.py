@@ -13,11 +13,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
-from simple_history.admin import SimpleHistoryAdmin
 
 from extensions.dedup import actions, preview
 from extensions.dedup.models import DedupGroup, DedupSettings, GroupMember, Pair, Signature
-from lowcode.admin import PreviewChangeFormMixin
+from lowcode.admin import MetaRecordAdmin, PreviewChangeFormMixin
 from lowcode.lists import BoundedDateFieldListFilter
 from lowcode.modeladmin import ScopedAdminMixin
 
@@ -230,11 +229,11 @@ class SettingsForm(forms.ModelForm):
 
 
 @admin.register(DedupSettings)
-class DedupSettingsAdmin(PreviewChangeFormMixin, SimpleHistoryAdmin):
+class DedupSettingsAdmin(PreviewChangeFormMixin, MetaRecordAdmin):
     preview_invalid_message = "参数有误，请按提示修改后再试算"
     form = SettingsForm
     list_display = ["name", "same_threshold", "similar_threshold", "same_window_days", "similar_window_days",
-                    "updated_at"]
+                    "updated_at", "origin_state"]
     change_form_template = "dedup/settings_change_form.html"
 
     def has_add_permission(self, request):

@@ -10,13 +10,13 @@ class DedupConfig(AppConfig):
     def ready(self):
         from lowcode import hooks
 
-        from extensions.dedup import panels, subscribers
+        from extensions.dedup import conf, panels, subscribers
 
         hooks.subscribe("records_changed", subscribers.records_changed)
         hooks.subscribe("records_deleted", subscribers.records_deleted)
         hooks.subscribe("records_ingested", subscribers.records_ingested, queued=True)
         panels.register()
-        from extensions.dedup.models import DedupSettings
-        from lowcode import changelog
+        from lowcode.metakinds import register
 
-        changelog.track(DedupSettings)  # 元数据变更记录 lists duplicate-model settings changes too
+        # the settings record, shipped as metadata/dedup/default.yaml (one file per record)
+        register(conf.KIND, model="dedup.DedupSettings", file="dedup/", key=("code",))

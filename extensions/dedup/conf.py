@@ -1,26 +1,28 @@
-"""The settings record (DedupSettings "default"), created from the shipped YAML on first use."""
+"""The settings record (DedupSettings "default"): a metadata kind (``KIND``, shipped as
+metadata/dedup/default.yaml), loaded and upgraded by ``load_metadata`` like every other kind."""
 from __future__ import annotations
 
-from pathlib import Path
-
-import yaml
-
-DEFAULTS_FILE = Path(__file__).with_name("defaults.yaml")
+KIND = "dedup_settings"
+CODE = "default"
 
 
 def shipped() -> dict:
-    return yaml.safe_load(DEFAULTS_FILE.read_text(encoding="utf-8"))
+    """The shipped values (what the evaluation and previews compare against)."""
+    from lowcode.serialization import shipped_values
+
+    return dict(shipped_values(KIND)[(CODE,)])
 
 
 def get_settings():
-    """The active settings (a fresh read each call: one indexed row)."""
+    """The active settings (a fresh read each call: one indexed row); on a database that never
+    loaded the metadata, the shipped record is loaded first."""
     from extensions.dedup.models import DedupSettings
+    from lowcode.serialization import load_metadata
 
-    obj = DedupSettings.objects.filter(code="default").first()
+    obj = DedupSettings.objects.filter(code=CODE).first()
     if obj is None:
-        values = shipped()
-        obj, _ = DedupSettings.objects.get_or_create(
-            code="default", defaults={**values, "origin": "shipped", "shipped": values})
+        load_metadata([KIND])
+        obj = DedupSettings.objects.get(code=CODE)
     return obj
 
 

@@ -26,7 +26,7 @@ STATUSES = [("proposed", "待确认"), ("confirmed", "已确认"), ("rejected", 
 
 
 class DedupSettings(MetaRecord):
-    """One record (code "default"); shipped values in ``extensions/dedup/defaults.yaml``."""
+    """One record (code "default"); shipped values in ``metadata/dedup/default.yaml``."""
 
     code = models.SlugField("编码", max_length=32, unique=True, default="default")
     name = models.CharField("名称", max_length=64, default="重复案件研判参数")

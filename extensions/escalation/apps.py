@@ -17,11 +17,7 @@ class EscalationConfig(AppConfig):
         from extensions.escalation import caselist, panels, subscribers, workbench
 
         subscribers.install()
-        from extensions.escalation.models import WarningKeyword, WarningLevel, WarningRule, WarningSetting
-        from lowcode import changelog
-
-        for model in (WarningLevel, WarningRule, WarningKeyword, WarningSetting):
-            changelog.track(model)  # 元数据变更记录 lists warning-metadata changes too
+        _register_kinds()
         for registry, item in ((admin_blocks.DETAIL_PANELS, panels.case_blocks),
                                (admin_workbench.WORKBENCH_PANELS, workbench.panel),
                                (case_admin.LIST_COLUMNS, caselist.warning_column),
@@ -32,8 +28,24 @@ class EscalationConfig(AppConfig):
         post_migrate.connect(_load_defaults, sender=self, dispatch_uid="escalation-defaults")
 
 
+# the warning metadata kinds (lowcode.metakinds), shipped in metadata/escalation/
+KINDS = ("warning_levels", "warning_settings", "warning_keywords", "warning_rules")
+
+
+def _register_kinds():
+    from lowcode.metakinds import register
+
+    register("warning_levels", model="escalation.WarningLevel", file="escalation/levels.yaml", key=("key",),
+             dump_order=("order", "key"))
+    register("warning_settings", model="escalation.WarningSetting", file="escalation/settings.yaml", key=("key",))
+    register("warning_keywords", model="escalation.WarningKeyword", file="escalation/keywords.yaml",
+             key=("word",), dump_order=("category", "word"))
+    register("warning_rules", model="escalation.WarningRule", file="escalation/rules.yaml", key=("code",),
+             after=("warning_levels", "warning_settings", "warning_keywords"), dump_order=("priority", "code"))
+
+
 def _load_defaults(sender, using="default", **kwargs):
     """Ship the default levels, rules, keywords and thresholds with the tables (site changes kept)."""
-    from extensions.escalation.defaults import load_defaults
+    from lowcode.serialization import load_metadata
 
-    load_defaults(using=using)
+    load_metadata(KINDS, using=using)

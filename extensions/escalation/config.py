@@ -102,12 +102,13 @@ def build(levels, rules, keywords, settings) -> Config:
 def load(replace=None) -> Config:
     """The saved configuration; ``replace`` = an unsaved record that stands in for its saved
     version (or is added), for the preview before saving."""
-    from extensions.escalation.defaults import load_defaults
+    from extensions.escalation.apps import KINDS
     from extensions.escalation.models import WarningKeyword, WarningLevel, WarningRule, WarningSetting
+    from lowcode.serialization import load_metadata
 
     levels = list(WarningLevel.objects.all())
     if not levels:  # a database migrated without post_migrate, or a test that flushed it
-        load_defaults()
+        load_metadata(KINDS)
         levels = list(WarningLevel.objects.all())
     groups = {WarningLevel: levels, WarningRule: list(WarningRule.objects.all()),
               WarningKeyword: list(WarningKeyword.objects.all()), WarningSetting: list(WarningSetting.objects.all())}

@@ -20,6 +20,7 @@ from django.utils.html import format_html
 
 from clues import tasks
 from clues.models import Channel, PullState
+from lowcode.admin import CustomisedFilter, MetaRecordAdmin
 
 PULL_TASK = "clues.tasks.pull_channel"
 ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
@@ -62,11 +63,11 @@ class ChannelForm(forms.ModelForm):
 
 
 @admin.register(Channel)
-class ChannelAdmin(admin.ModelAdmin):
+class ChannelAdmin(MetaRecordAdmin):
     form = ChannelForm
     change_form_template = "clues/channel_change_form.html"
     list_display = ["name", "key", "kind", "enabled", "pull_address", "pull_status", "pulled_until", "last_problem"]
-    list_filter = ["kind", "enabled"]
+    list_filter = ["kind", "enabled", CustomisedFilter]
     list_select_related = ["pull_state"]
     fieldsets = [
         (None, {"fields": ["key", "name", "kind", "enabled", "sort"]}),
@@ -74,9 +75,10 @@ class ChannelAdmin(admin.ModelAdmin):
                   "description": "每 15 分钟按拉取地址分页获取新增/变更记录（since、page 参数，JSON Lines）。"
                                  "密钥不保存在系统中：由运维在服务器上设置环境变量，这里只填变量名。"}),
         ("拉取情况", {"fields": ["pulled_until", "last_run", "pull_status", "last_problem", "last_batch"]}),
+        ("出厂与本地", {"fields": ["origin_state", "shipped_diff"]}),
     ]
     readonly_fields = ["key", "kind", "credential_state", "pulled_until", "last_run", "pull_status",
-                       "last_problem", "last_batch"]
+                       "last_problem", "last_batch", *MetaRecordAdmin.readonly_fields]
 
     def has_add_permission(self, request):
         return False

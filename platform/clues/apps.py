@@ -7,7 +7,11 @@ class CluesConfig(AppConfig):
 
     def ready(self):
         from clues import signals  # noqa: F401  (records_changed hook for single clue saves)
-        from clues.models import CleaningRule
-        from lowcode import changelog
+        from clues.rules import RULES_KIND
+        from lowcode.metakinds import register
 
-        changelog.track(CleaningRule)  # 元数据变更记录 lists cleaning-rule changes too
+        # shipped channels and their cleaning rules (one file per channel, _common.yaml under each)
+        register("channels", model="clues.Channel", file="channels.yaml", key=("key",),
+                 dump_order=("sort", "key"))
+        register(RULES_KIND, model="clues.CleaningRule", file="cleaning/", key=("source",),
+                 after=("channels",), base="cleaning/_common.yaml")

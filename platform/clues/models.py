@@ -23,9 +23,10 @@ from secure.fields import BlindIndexField, EncryptedField
 KIND_CHOICES = [("event", "事件（线索）"), ("case", "案件（归集）")]
 
 
-class Channel(models.Model):
-    """One outside channel (or ``local``). Pull settings are site configuration: the secret is
-    never stored, only the name of the environment variable that holds it."""
+class Channel(MetaRecord):
+    """One outside channel (or ``local``): key, name, kind and sort are shipped metadata
+    (metadata/channels.yaml); pull settings are site configuration: the secret is never stored,
+    only the name of the environment variable that holds it."""
 
     key = models.SlugField("来源编码", max_length=32, unique=True)
     name = models.CharField("来源名称", max_length=64)
@@ -36,6 +37,9 @@ class Channel(models.Model):
                                 help_text="保存认证值的环境变量名（密钥不存数据库），例：INGEST_12345_TOKEN")
     enabled = models.BooleanField("启用", default=True)
     sort = models.IntegerField("排序", default=0)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    META_FIELDS = ("key", "name", "kind", "sort")
 
     class Meta:
         verbose_name = verbose_name_plural = "数据来源"
@@ -47,7 +51,7 @@ class Channel(models.Model):
 
 class CleaningRule(MetaRecord):
     """清洗规则 of one channel — metadata a business admin edits (see metadata/cleaning/*.yaml
-    for the shipped defaults and the meaning of every key)."""
+    for the shipped defaults, _common.yaml merged under each, and the meaning of every key)."""
 
     source = models.SlugField("来源编码", max_length=32, unique=True)
     name = models.CharField("规则名称", max_length=64)

@@ -1,123 +1,31 @@
-"""Cleaning rules as metadata: the shipped defaults (metadata/cleaning/*.yaml), save-time
-validation, the compiled form used by ingest, and the preview of an edited rule on stored raw
-records before it is saved."""
+"""Cleaning rules as metadata: save-time validation, the compiled form used by ingest, and the
+preview of an edited rule on stored raw records before it is saved. The shipped defaults
+(metadata/cleaning/*.yaml, _common.yaml merged under each) are loaded like every metadata kind
+(``lowcode.metakinds``; registered in ``clues.apps``)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
-import yaml
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from simple_history.utils import update_change_reason
 
 from clues.clean import TARGET_RE, CompiledRule
 
+RULES_KIND = "cleaning_rules"
 TIME_TOKENS = {"iso", "epoch_ms", "epoch_ms_wall", "epoch_s", "excel"}
 ACTIONS = {"drop", "keep", "reject"}
 
 
-def rules_dir() -> Path:
-    return Path(getattr(settings, "CLEANING_RULES_DIR", settings.BASE_DIR / "metadata" / "cleaning"))
-
-
-# --- shipped defaults ------------------------------------------------------------------------
-def shipped_documents(directory: Path | None = None) -> dict[str, dict]:
-    """source key → {"channel": {...}, "rule": {META_FIELDS…}} from the YAML files, with
-    _common.yaml merged under every rule (the channel's own keys win; type maps are merged)."""
-    from clues.models import CleaningRule
-
-    directory = directory or rules_dir()
-    common_path = directory / "_common.yaml"
-    common = yaml.safe_load(common_path.read_text(encoding="utf-8")) if common_path.exists() else {}
-    common = common or {}
-    out = {}
-    for path in sorted(directory.glob("*.yaml")):
-        if path.name.startswith("_"):
-            continue
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        rule = dict(doc.get("rule") or {})
-        unknown = set(rule) - set(CleaningRule.META_FIELDS)
-        if unknown:
-            raise ValueError(f"{path.name}：未知属性 {', '.join(sorted(unknown))}")
-        merged = {}
-        for name in CleaningRule.META_FIELDS:
-            f = CleaningRule._meta.get_field(name)
-            default = f.get_default() if f.has_default() else ""
-            value = rule.get(name, common.get(name, default))
-            if name == "type_map":
-                value = {**(common.get("type_map") or {}), **(rule.get("type_map") or {})}
-            elif name == "validation":
-                value = {**(common.get("validation") or {}), **(rule.get("validation") or {})}
-            elif name == "normalisers":
-                value = {**(common.get("normalisers") or {}), **(rule.get("normalisers") or {})}
-            merged[name] = value
-        merged["source"] = path.stem
-        out[path.stem] = {"channel": doc.get("channel") or {}, "rule": merged}
-    return out
-
-
-@dataclass
-class RulesReport:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    kept_site_changes: list[str] = field(default_factory=list)
-
-
-def load_shipped(directory: Path | None = None, only: str | None = None) -> RulesReport:
-    """Create/upgrade channels and their cleaning rules from the shipped files. A rule the site
-    changed is kept (only its snapshot moves), like lowcode's load_metadata."""
-    from clues.models import Channel, CleaningRule
-
-    report = RulesReport()
-    docs = shipped_documents(directory)
-    with transaction.atomic():
-        for source, doc in docs.items():
-            if only and source != only:
-                continue
-            ch = doc["channel"]
-            Channel.objects.get_or_create(key=source, defaults={
-                "name": ch.get("name", source), "kind": ch.get("kind", doc["rule"].get("kind", "event")),
-                "sort": ch.get("sort", 0)})
-            values = doc["rule"]
-            obj = CleaningRule.objects.filter(source=source).first()
-            if obj is None:
-                obj = CleaningRule(**values, origin="shipped", shipped=values)
-                validate_rule(obj)
-                obj.save()
-                update_change_reason(obj, "加载出厂清洗规则")
-                report.created += 1
-                continue
-            current = obj.meta_values()
-            if current == values:
-                if obj.shipped != values or obj.origin != "shipped":
-                    CleaningRule.objects.filter(pk=obj.pk).update(shipped=values, origin="shipped")
-                report.unchanged += 1
-            elif obj.shipped is None or current != obj.shipped:
-                CleaningRule.objects.filter(pk=obj.pk).update(shipped=values, origin="shipped")
-                report.kept_site_changes.append(source)
-            else:
-                for k, v in values.items():
-                    setattr(obj, k, v)
-                obj.shipped = values
-                obj.origin = "shipped"
-                obj.save()
-                update_change_reason(obj, "出厂清洗规则升级")
-                report.updated += 1
-    return report
-
-
 def ensure_rule(source: str):
-    """The channel's rule, loading the shipped default on first use (so ingest works on a fresh
-    database even before ``load_cleaning_rules``). None for an unknown source key."""
+    """The channel's rule, loading the shipped channels and rules on first use (so ingest works
+    on a fresh database even before ``load_metadata``). None for an unknown source key."""
     from clues.models import CleaningRule
+    from lowcode import metakinds
+    from lowcode.serialization import load_metadata
 
     rule = CleaningRule.objects.filter(source=source).first()
-    if rule is None and (rules_dir() / f"{source}.yaml").exists():
-        load_shipped(only=source)
+    if rule is None and (metakinds.get(RULES_KIND).path() / f"{source}.yaml").exists():
+        load_metadata([RULES_KIND])
         rule = CleaningRule.objects.filter(source=source).first()
     return rule
 

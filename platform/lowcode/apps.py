@@ -1,5 +1,8 @@
 from django.apps import AppConfig
 
+# the engine's own metadata kinds (registered below; apps register theirs in their ready())
+ENGINE_KINDS = ("dictionaries", "fields", "layouts", "lists", "workflows")
+
 
 class LowcodeConfig(AppConfig):
     name = "lowcode"

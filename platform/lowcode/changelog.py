@@ -1,9 +1,8 @@
 """元数据变更记录: one list of every metadata change across record kinds (who, when, what,
 old → new), newest first, linking to each record's history where it can be rolled back.
 
-The engine's own kinds are listed always; apps and extensions add theirs (cleaning rules,
-warning rules, duplicate-model settings — any model with simple-history) with ``track(model)``
-in their ``AppConfig.ready``, so the engine never imports them."""
+Every registered metadata kind (``lowcode.metakinds``) whose model keeps simple-history is
+listed: registering a kind is all it takes, and the engine never imports the domain models."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,21 +14,14 @@ from django.core.paginator import Paginator
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 
-from lowcode.models import METADATA_MODELS
+from lowcode import metakinds
 
 TYPE_LABELS = {"+": "新增", "~": "修改", "-": "删除"}
 PAGE_SIZE = 50
-_tracked: list = []
-
-
-def track(model) -> None:
-    """List ``model``'s history (simple-history) on the page too (idempotent)."""
-    if model not in _tracked:
-        _tracked.append(model)
 
 
 def tracked_models() -> list:
-    return list(METADATA_MODELS) + [m for m in _tracked if m not in METADATA_MODELS]
+    return [m for m in metakinds.metadata_models() if hasattr(m, "history")]
 
 
 def _can_view(user, model) -> bool:

@@ -53,7 +53,7 @@ class MetaRecord(models.Model):
         # simple-history writes a row on every save (#638); keep only real changes.
         if self.pk:
             old = type(self).objects.filter(pk=self.pk).first()
-            if old is not None and old.meta_values() == self.meta_values():
+            if old is not None and _tracked_values(old) == _tracked_values(self):
                 self.skip_history_when_saving = True
         try:
             super().save(*args, **kwargs)
@@ -66,6 +66,13 @@ class MetaRecord(models.Model):
 
         return self.origin == "shipped" and self.shipped is not None and differs_from_shipped(
             self.meta_values(), self.shipped)
+
+
+def _tracked_values(obj: MetaRecord) -> list:
+    """What a save may change that history should show: every column but the bookkeeping ones
+    (a record may hold site settings beside its metadata, e.g. a channel's pull address)."""
+    return [getattr(obj, f.attname) for f in obj._meta.concrete_fields
+            if f.name not in ("id", "updated_at", "origin", "shipped")]
 
 
 class Dictionary(MetaRecord):

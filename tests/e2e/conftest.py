@@ -189,9 +189,11 @@ def gb11643_id_number(body17: str) -> str:
 def demo_world(transactional_db):
     """Shipped metadata and the demo district with one user per role, visible to live_server."""
     from demo import seeding
-    from lowcode import registry, serialization
+    from lowcode import registry
+    from lowcode.apps import ENGINE_KINDS
+    from lowcode.serialization import load_metadata
 
-    serialization.load(settings.BASE_DIR / "metadata")
+    load_metadata(ENGINE_KINDS)
     registry.clear_cache()
     regions = seeding.ensure_regions()
     seeding.ensure_organizations(regions)

@@ -119,9 +119,10 @@ SOURCES = ["local"] * 6 + ["hotline12345", "police110", "jczz", "odr"]
 def load_world(password: str) -> dict:
     from demo import seeding
     from lowcode import registry, serialization
+    from lowcode.apps import ENGINE_KINDS
 
     t0 = time.perf_counter()
-    report = serialization.load(BASE_DIR / "metadata")
+    report = serialization.load_metadata(ENGINE_KINDS)
     registry.clear_cache()
     if report.kept_site_changes:
         # the loader keeps what it takes for a site's own edits; in the bench database that means

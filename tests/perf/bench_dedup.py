@@ -241,7 +241,7 @@ def load_records(n: int, seed: int = 20261126, batch: int = 10000, say=print) ->
 
     from cases.models import Case, Party
     from clues.models import Clue, ClueParty, RawRecord
-    from clues.rules import load_shipped
+    from lowcode.serialization import load_metadata
     from demo import seeding
     from extensions.dedup import benchdata
 
@@ -251,7 +251,7 @@ def load_records(n: int, seed: int = 20261126, batch: int = 10000, say=print) ->
         return 0.0
     t0 = time.monotonic()
     call_command("migrate", verbosity=0, interactive=False)
-    load_shipped()
+    load_metadata(["cleaning_rules"])
     seeding.ensure_regions()
     tables = [m_._meta.db_table for m_ in (ClueParty, Clue, RawRecord, Party, Case)]
     with connection.cursor() as cur:

@@ -115,15 +115,16 @@ def current_rss_mb() -> float:
 def load_world() -> dict:
     from django.core.management import call_command, get_commands
 
-    from clues.rules import load_shipped
+    from lowcode.serialization import load_metadata
     from demo import seeding
     from lowcode import registry, serialization
+    from lowcode.apps import ENGINE_KINDS
 
     t0 = time.perf_counter()
     call_command("migrate", verbosity=0, interactive=False)
-    serialization.load(BASE_DIR / "metadata")
+    serialization.load_metadata(ENGINE_KINDS)
     registry.clear_cache()
-    load_shipped()
+    load_metadata(["cleaning_rules"])
     regions = seeding.ensure_regions()
     seeding.ensure_organizations(regions)
     seeding.ensure_users(secrets.token_urlsafe(12) + "Aa1!")

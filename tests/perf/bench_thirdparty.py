@@ -82,11 +82,12 @@ def load(n_orders: int, n_orgs: int) -> dict:
     from dispatch import grants
     from dispatch.models import Bid, CaseGroupObjectPermission, DispatchOrder, Voucher
     from lowcode import registry, serialization
+    from lowcode.apps import ENGINE_KINDS
     from orgs.models import Organization, Region
 
     t0 = time.perf_counter()
     call_command("migrate", verbosity=0, interactive=False)
-    serialization.load(BASE_DIR / "metadata")
+    serialization.load_metadata(ENGINE_KINDS)
     registry.clear_cache()
     regions = seeding.ensure_regions()
     seeding.ensure_organizations(regions)

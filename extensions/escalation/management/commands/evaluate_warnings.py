@@ -1,5 +1,5 @@
 """python manage.py evaluate_warnings [--now 2026-12-01T09:00] [--case ID ...] [--quiet]
-                                      [--load-defaults] [--install-schedule]
+                                      [--install-schedule]
 
 Re-evaluates the escalation warnings of every case and person (what the daily job does), or of
 the given cases. The last line is JSON counts."""
@@ -15,17 +15,12 @@ class Command(BaseCommand):
         parser.add_argument("--now", help="按指定时间研判（ISO 8601，默认现在）")
         parser.add_argument("--case", type=int, nargs="*", help="只研判这些案件（主键）")
         parser.add_argument("--no-notify", action="store_true", help="颜色变化不发通知（初次上线时用）")
-        parser.add_argument("--load-defaults", action="store_true", help="加载出厂预警等级、规则、关键词、阈值")
         parser.add_argument("--install-schedule", action="store_true", help="创建每日研判的定时任务")
 
     def handle(self, *args, **opts):
         from cases.tasks import parse_moment
         from extensions.escalation import evaluate, party, tasks
-        from extensions.escalation.defaults import load_defaults
 
-        if opts["load_defaults"]:
-            r = load_defaults()
-            self.stdout.write(f"新增 {r.created}，升级 {r.updated}，未变 {r.unchanged}，保留本地修改 {len(r.kept_site_changes)}")
         if opts["install_schedule"]:
             self.stdout.write("已创建定时任务" if tasks.ensure_schedule() else "定时任务已存在")
         try:
