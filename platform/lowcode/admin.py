@@ -189,8 +189,25 @@ class FieldDefForm(EntityChoiceForm):
 
 
 @admin.register(FieldDef)
-class FieldDefAdmin(MetaRecordAdmin):
+class FieldDefAdmin(PreviewChangeFormMixin, MetaRecordAdmin):
     form = FieldDefForm
+    change_form_template = "lowcode/fielddef_change_form.html"
+
+    def preview(self, request, instance):
+        """Switching 敏感 on or off rewrites the field's stored values: how many, before saving."""
+        from lowcode import sensitive
+
+        return sensitive.switch_preview(instance)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        from lowcode import sensitive
+
+        obj = self.get_object(request, object_id) if object_id else None
+        if obj is not None and not obj.core and obj.entity in registry.entities():
+            # a queued conversion's progress: the values not yet in the shape the field asks for
+            extra_context = {**(extra_context or {}), "sensitive_pending":
+                             sensitive.pending_count(obj.entity, obj.code, obj.sensitive)}
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     class Media:
         js = ["lowcode/try-expression.js"]

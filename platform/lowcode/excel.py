@@ -345,7 +345,7 @@ class MetaField(ie_fields.Field):
         if self.extra_field is None:
             return getattr(instance, self.spec.code, None)  # a relation gives its object (str() exported)
         extra = getattr(instance, self.extra_field, None) or {}
-        return self.spec.type.from_json(extra.get(self.spec.code))
+        return self.spec.from_stored(extra.get(self.spec.code))
 
     def assign(self, instance, value) -> None:
         if value in EMPTY:
@@ -354,7 +354,7 @@ class MetaField(ie_fields.Field):
             setattr(instance, self.attname, value)
         else:
             extra = dict(getattr(instance, self.extra_field, None) or {})
-            extra[self.spec.code] = self.spec.type.to_json(value)
+            extra[self.spec.code] = self.spec.to_stored(value)
             setattr(instance, self.extra_field, extra)
 
     def save(self, instance, row, is_m2m=False, **kwargs):

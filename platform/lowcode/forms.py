@@ -12,6 +12,7 @@ from django.core.validators import (MaxLengthValidator, MaxValueValidator, MinVa
 
 from lowcode import expressions, fieldtypes, registry
 from lowcode.registry import EntityMeta, FieldSpec
+from secure.masking import mask
 
 OTHER_SECTION = "其他信息"
 ADMIN_WIDGET_CLASS = {"data": "vTextField", "address": "vTextField", "id_number": "vTextField",
@@ -153,6 +154,9 @@ class MetaFormMixin:
     _scope_value: str | None = None
     _extra_codes: tuple[str, ...] = ()
     _conditional: tuple[str, ...] = ()
+    # a user without the "view sensitive" right edits a sensitive value masked: the masked text
+    # is shown, and sent back unchanged it keeps the stored value (set per request by the admin)
+    _mask_sensitive: bool = False
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -161,8 +165,13 @@ class MetaFormMixin:
         extra = getattr(self.instance, config.extra_field, None) or {}
         meta = registry.get_meta(self._meta_entity)
         for code in self._extra_codes:
-            if code in self.fields and code in extra and not self.is_bound:
-                self.initial[code] = meta.fields[code].type.from_json(extra[code])
+            if code in self.fields and code in extra:
+                spec = meta.fields[code]
+                value = spec.from_stored(extra[code])
+                if spec.sensitive and self._mask_sensitive and value not in (None, "", []):
+                    value = self._show_masked(code, spec, value)
+                if not self.is_bound:
+                    self.initial[code] = value
 
     def clean(self):
         cleaned = super().clean()
@@ -190,10 +199,27 @@ class MetaFormMixin:
         out = {}
         for code in self._extra_codes:
             if code in self.cleaned_data:
-                v = meta.fields[code].type.to_json(self.cleaned_data[code])
+                v = meta.fields[code].to_stored(self.cleaned_data[code])
                 if v not in (None, "", []):
                     out[code] = v
         return out
+
+    def _show_masked(self, code: str, spec: FieldSpec, value: Any) -> str:
+        """The masked text to show; sent back unchanged, it cleans to the stored value (a masked
+        ID number would not pass the ID-number check)."""
+        shown = mask(str(value), spec.fieldtype)
+        if spec.fieldtype not in TEXT_TYPES:  # a choice, date or number cannot show "***": read-only
+            old = self.fields[code]
+            self.fields[code] = forms.CharField(label=old.label, required=False, disabled=True,
+                                                help_text="敏感字段：无权查看完整值，不能修改")
+        field = self.fields[code]  # this form's own copy of the field
+        clean = field.clean
+
+        def keep_stored(data):
+            return value if data == shown else clean(data)
+
+        field.clean = keep_stored
+        return shown
 
     def _post_clean(self):
         super()._post_clean()

@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 
 from lowcode import fieldtypes, registry
+from lowcode import sensitive as sensitive_values
 from lowcode.registry import EntityMeta, FieldSpec
 
 COLUMN_PREFIX = "x__"
@@ -24,7 +25,7 @@ def raw_value(entity: str, obj: Any, spec: FieldSpec) -> Any:
     if spec.core:
         return getattr(obj, spec.code, None)
     extra = getattr(obj, registry.entity_config(entity).extra_field, None) or {}
-    return extra.get(spec.code)
+    return spec.stored_json(extra.get(spec.code))
 
 
 def make_column(entity: str, code: str, display):
@@ -38,7 +39,7 @@ def make_column(entity: str, code: str, display):
         return display(s, obj, raw_value(entity, obj, s))
 
     column.short_description = spec.label
-    if spec.fieldtype not in ("multi_select", "file"):
+    if spec.fieldtype not in ("multi_select", "file") and not spec.sensitive:  # no order in ciphertext
         column.admin_order_field = field_path(entity, spec)
     column.__name__ = COLUMN_PREFIX + code
     return column
@@ -74,8 +75,13 @@ class ChoiceFieldFilter(admin.SimpleListFilter):
         spec = meta.fields[self.code]
         path = field_path(self.entity, spec)
         if spec.fieldtype == "check":
+            if spec.sensitive and not spec.core:
+                return queryset.filter(**sensitive_values.exact_lookup(path, spec.fieldtype, value == "1"))
             return queryset.filter(**{path: value == "1"})
         codes = descendants(meta, spec.dictionary, value) if spec.dictionary else [value]
+        if spec.sensitive and not spec.core:  # encrypted: matched by the blind index of each code
+            return queryset.filter(**{f"{path}__{sensitive_values.INDEX_KEY}__in": [
+                sensitive_values.blind_index(spec.fieldtype, c) for c in codes]})
         if spec.fieldtype == "multi_select":
             q = Q()
             for c in codes:
@@ -184,6 +190,9 @@ def make_filter(entity: str, code: str) -> type | None:
     spec = meta.fields.get(code)
     if spec is None or not spec.type.filter_kind:
         return None
+    if spec.sensitive and not spec.core and (
+            spec.fieldtype == "multi_select" or spec.type.filter_kind == "range" or spec.query_mode == "range"):
+        return None  # ciphertext has no order and a list no single index: exact values only
     key = (entity, code, meta.version)
     if key in _filter_cache:
         return _filter_cache[key]

@@ -15,6 +15,7 @@ from typing import Any
 from django.db import models
 
 from lowcode import fieldtypes
+from lowcode import sensitive as sensitive_values
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,20 @@ class FieldSpec:
     @property
     def type(self) -> fieldtypes.FieldType:
         return fieldtypes.get(self.fieldtype)
+
+    # -- storage: the one path between a cleaned value and the entity's JSON column -------
+    # A sensitive field's value is kept SM4-encrypted with a blind index (lowcode.sensitive);
+    # reading reveals any protected value, so a field being switched on or off still reads.
+    def to_stored(self, value: Any) -> Any:
+        stored = self.type.to_json(value)
+        return sensitive_values.protect(self.fieldtype, stored) if self.sensitive else stored
+
+    def from_stored(self, raw: Any) -> Any:
+        return self.type.from_json(self.stored_json(raw))
+
+    def stored_json(self, raw: Any) -> Any:
+        """The JSON value of a stored one (as lists, detail screens and expressions read it)."""
+        return sensitive_values.reveal(raw)
 
 
 @dataclass(frozen=True)

@@ -65,9 +65,14 @@ def sm3_hex(data: bytes) -> str:
     return h.finalize().hex()
 
 
+def new_nonce() -> bytes:
+    """A fresh random GCM nonce per value (the one seam a known-answer test fixes)."""
+    return os.urandom(NONCE_BYTES)
+
+
 def encrypt(plaintext: str, key: bytes | None = None) -> str:
     key = key or sm4_key()
-    nonce = os.urandom(NONCE_BYTES)
+    nonce = new_nonce()
     enc = Cipher(algorithms.SM4(key), modes.GCM(nonce)).encryptor()
     ct = enc.update(plaintext.encode("utf-8")) + enc.finalize()
     return PREFIX + base64.b64encode(nonce + ct + enc.tag).decode("ascii")
