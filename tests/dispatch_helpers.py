@@ -22,12 +22,12 @@ def tp_org(name="和合商事调解中心"):
     return Organization.objects.get(name=name)
 
 
-def make_tp_user(username, org_name="平安律师调解工作室", role="第三方调解员"):
+def make_tp_user(username, org_name="平安律师调解工作室", role="tp_mediator"):
     from accounts.models import User
 
     u = User.objects.create_user(username, password=PASSWORD, display_name=f"{username}姓名",
                                  organization=tp_org(org_name), is_staff=True)
-    u.groups.add(Group.objects.get(name=role))
+    u.groups.add(Group.objects.get(role__code=role))
     return User.objects.get(pk=u.pk)
 
 

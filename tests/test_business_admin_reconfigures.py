@@ -202,7 +202,7 @@ def test_metadata_changelog_lists_changes_across_record_kinds(amount_field, clie
 
 def test_list_view_per_role_applies_only_to_that_role(client_for, make_case):
     make_case(title="按角色配置列表", address="湖滨路8号")
-    ListView.objects.create(entity="case", role="社区调解员", columns=["title", "address"],
+    ListView.objects.create(entity="case", role="mediator", columns=["title", "address"],
                             filters=["status"], ordering=["-registered_at"], page_size=10)
     mediator = client_for("demo_mediator").get("/admin/cases/case/").content.decode()
     district = client_for("demo_district").get("/admin/cases/case/").content.decode()

@@ -22,7 +22,7 @@ def test_district_admin_creates_an_org_and_its_accounts_on_the_screen(client_for
     assert org.kind == "third" and resp.status_code == 302
     accounts_url = reverse("admin:dispatch_thirdpartyorg_accounts", args=[org.pk])
     c.post(accounts_url, {"op": "create", "username": "gz_admin", "display_name": "公正管理员",
-                          "role": "第三方组织管理员", "password": PASSWORD})
+                          "role": "tp_admin", "password": PASSWORD})
     admin_user = User.objects.get(username="gz_admin")
     assert admin_user.organization == org and admin_user.groups.filter(name="第三方组织管理员").exists()
     assert admin_user.check_password(PASSWORD)
@@ -43,10 +43,10 @@ def test_bad_account_input_is_refused_in_chinese(client_for, world):
     org = Organization.objects.get(name="和合商事调解中心")
     url = reverse("admin:dispatch_thirdpartyorg_accounts", args=[org.pk])
     page = c.post(url, {"op": "create", "username": "demo_tp_admin", "display_name": "重名",
-                        "role": "第三方调解员", "password": PASSWORD}, follow=True).content.decode()
+                        "role": "tp_mediator", "password": PASSWORD}, follow=True).content.decode()
     assert "已存在" in page
     page = c.post(url, {"op": "create", "username": "short_pw", "display_name": "弱密码",
-                        "role": "第三方调解员", "password": "123"}, follow=True).content.decode()
+                        "role": "tp_mediator", "password": "123"}, follow=True).content.decode()
     assert "密码不符合要求" in page and not User.objects.filter(username="short_pw").exists()
     page = c.post(url, {"op": "nonsense"}, follow=True).content.decode()
     assert "未知操作" in page
@@ -58,14 +58,14 @@ def test_bad_account_input_is_refused_in_chinese(client_for, world):
 def test_org_admin_adds_mediators_of_its_own_org_only(world):
     admin_user, org = user("demo_tp_admin"), Organization.objects.get(name="和合商事调解中心")
     m = tp.create_account(admin_user, org=org, username="hehe_new", display_name="新调解员",
-                          role="第三方调解员", password=PASSWORD)
+                          role="tp_mediator", password=PASSWORD)
     assert m.organization == org
     with pytest.raises(ActionRefused, match="只能添加调解员"):
-        tp.create_account(admin_user, org=org, username="hehe_boss", display_name="x", role="第三方组织管理员",
+        tp.create_account(admin_user, org=org, username="hehe_boss", display_name="x", role="tp_admin",
                           password=PASSWORD)
     other = Organization.objects.get(name="平安律师调解工作室")
     with pytest.raises(ActionRefused, match="不能管理"):
-        tp.create_account(admin_user, org=other, username="pa_new", display_name="x", role="第三方调解员",
+        tp.create_account(admin_user, org=other, username="pa_new", display_name="x", role="tp_mediator",
                           password=PASSWORD)
     tp.set_account_active(admin_user, m, False)
     assert not User.objects.get(pk=m.pk).is_active

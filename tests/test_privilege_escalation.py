@@ -148,7 +148,7 @@ def _snapshot():
 def _probes(actor: User):
     """(label, url, data) POSTs an attacker logged in as ``actor`` would try."""
     all_groups = [g.pk for g in Group.objects.all()]
-    admin_groups = [g.pk for g in Group.objects.filter(name__in=separation.admin_role_names())]
+    admin_groups = [g.pk for g in Group.objects.filter(role__code__in=separation.admin_role_codes())]
     all_perms = list(Permission.objects.values_list("pk", flat=True))
     escalate = {"is_superuser": "on", "is_staff": "on", "user_permissions": all_perms}
     targets = [actor] + [User.objects.get(username=n) for n in
@@ -181,13 +181,13 @@ def _probes(actor: User):
         url = _fill(p, actor)
         yield f"{p.key}：提权字段", url, {"username": actor.username, "name": "探测", "groups": all_groups,
                                       "permissions": all_perms, "user": actor.pk, "account": actor.pk,
-                                      "role": "系统管理员", "op": "role", **escalate}
+                                      "role": "sysadmin", "op": "role", **escalate}
     # third-party accounts: district screens and the org admin's mediators page
     from orgs.models import Organization
 
     org = Organization.objects.get(name="和合商事调解中心")
     accounts = reverse("admin:dispatch_thirdpartyorg_accounts", args=[org.pk])
-    for role in sorted(separation.admin_role_names()) + ["区级管理员", "第三方组织管理员"]:
+    for role in sorted(separation.admin_role_codes()) + ["district_admin", "tp_admin"]:
         yield f"第三方账号：新建 {role}", accounts, {"op": "create", "username": f"probe_tp_{actor.pk}",
                                                  "display_name": "探测", "role": role, "password": PROBE_PASSWORD}
         for t in ("demo_tp_mediator", "demo_sysadmin", actor.username):
@@ -195,7 +195,7 @@ def _probes(actor: User):
             yield f"第三方账号：{t} 改为 {role}", accounts, {"op": "role", "account": target.pk, "role": role}
     yield "调解员管理：新增（带角色与超级用户）", reverse("thirdparty:mediators"), {
         "op": "add", "username": f"probe_m_{actor.pk}", "display_name": "探测", "mobile": "13800138000",
-        "password": PROBE_PASSWORD, "active": "on", "role": "系统管理员", "groups": all_groups, **escalate}
+        "password": PROBE_PASSWORD, "active": "on", "role": "sysadmin", "groups": all_groups, **escalate}
 
 
 @pytest.mark.parametrize("role", list(ACTORS), ids=list(ACTORS.values()))
@@ -267,7 +267,7 @@ def test_sysadmin_manages_business_users_from_the_allow_list(client_for):
     # the role choices are the allow-list: business roles only
     offered = re.search(r'<select name="groups".*?</select>', page, re.S).group(0)
     assert "社区调解员" in offered and "区级管理员" in offered
-    assert not any(name in offered for name in separation.admin_role_names())
+    assert not any(g.name in offered for g in Group.objects.filter(role__code__in=separation.admin_role_codes()))
 
     resp = c.post(reverse("admin:accounts_user_add"), {
         "username": "new_mediator", "password1": PROBE_PASSWORD, "password2": PROBE_PASSWORD,
@@ -363,16 +363,16 @@ def test_auditor_reads_the_audit_only(client_for):
 
 
 def test_business_roles_hold_no_management_rights_and_admin_roles_are_disjoint():
-    roles = {r["name"]: r for r in separation.load_roles()}
-    admin_names = separation.admin_role_names()
-    assert admin_names == {"系统管理员", "安全管理员", "审计管理员"}
-    for name, r in roles.items():
+    roles = {r["code"]: r for r in separation.load_roles()}
+    admin_codes = separation.admin_role_codes()
+    assert {roles[c]["name"] for c in admin_codes} == {"系统管理员", "安全管理员", "审计管理员"}
+    for code, r in roles.items():
         mgmt = [p for p in r["permissions"] if separation.is_management_perm(p)]
-        if name not in admin_names:
-            assert not mgmt, f"业务角色“{name}”含有管理权限 {mgmt}"
+        if code not in admin_codes:
+            assert not mgmt, f"业务角色“{r['name']}”含有管理权限 {mgmt}"
         for assigned in r.get("assigns") or []:
-            assert assigned in roles and assigned not in admin_names, f"{name} 可分配 {assigned}"
-    perms = {n: set(roles[n]["permissions"]) for n in admin_names}
+            assert assigned in roles and assigned not in admin_codes, f"{r['name']} 可分配 {assigned}"
+    perms = {roles[c]["name"]: set(roles[c]["permissions"]) for c in admin_codes}
     # the auditor's rights are nobody else's; the system and security admins cannot touch the audit log
     assert perms["审计管理员"] == {"secure.view_securityevent", "admin.view_logentry"}
     assert not perms["审计管理员"] & (perms["系统管理员"] | perms["安全管理员"])
@@ -408,7 +408,7 @@ def test_org_admin_cannot_create_anything_but_mediators(client_for):
     c = client_for("demo_tp_admin")
     resp = c.post(reverse("thirdparty:mediators"), {
         "op": "add", "username": "tp_new_one", "display_name": "新调解员", "mobile": "13800138000",
-        "password": PROBE_PASSWORD, "active": "on", "role": "系统管理员", "is_superuser": "on"})
+        "password": PROBE_PASSWORD, "active": "on", "role": "sysadmin", "is_superuser": "on"})
     assert resp.status_code in (200, 302)
     new = User.objects.get(username="tp_new_one")
     assert set(new.groups.values_list("name", flat=True)) == {"第三方调解员"}
@@ -420,7 +420,7 @@ def test_org_admin_cannot_create_anything_but_mediators(client_for):
     from dispatch import accounts as tp
 
     district = User.objects.get(username="demo_district")
-    for role in ("系统管理员", "安全管理员", "审计管理员", "区级管理员", "社区调解员"):
+    for role in ("sysadmin", "secadmin", "auditor", "district_admin", "mediator"):
         with pytest.raises(ActionRefused):
             tp.create_account(district, org=org, username=f"x_{len(role)}", display_name="x", role=role,
                               password=PROBE_PASSWORD)

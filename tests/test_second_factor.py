@@ -110,7 +110,7 @@ def test_repeated_wrong_codes_are_throttled(world):
 
 
 def test_the_policy_decides_which_roles_need_the_second_factor(world):
-    set_policy(otp_roles=["区级管理员"])
+    set_policy(otp_roles=["district_admin"])
     street = Client()
     post_login(street, "pc", "demo_street")
     assert street.get("/admin/").status_code == 200  # 街道管理员 not in the policy
@@ -162,11 +162,11 @@ def test_the_security_admin_edits_the_policy_and_the_change_is_audited(world, cl
     form = admin.get("/admin/accounts/securitypolicy/1/change/").content.decode()
     assert "须第二因素的角色" in form and "区级管理员" in form
     response = admin.post("/admin/accounts/securitypolicy/1/change/", {
-        "otp_roles": ["区级管理员", "街道管理员"], "lockout_failure_limit": 5, "lockout_cooloff_minutes": 30,
+        "otp_roles": ["district_admin", "street_admin"], "lockout_failure_limit": 5, "lockout_cooloff_minutes": 30,
         "password_expiry_days": 90, "idle_timeout_minutes": 12})
     assert response.status_code == 302
     policy = SecurityPolicy.objects.get()
-    assert policy.otp_roles == ["区级管理员", "街道管理员"] and policy.idle_timeout_minutes == 12
+    assert policy.otp_roles == ["district_admin", "street_admin"] and policy.idle_timeout_minutes == 12
     change = events("policy_change").get()
     assert change.user == sec and change.detail["changed"]["idle_timeout_minutes"] == 12
     bad = admin.post("/admin/accounts/securitypolicy/1/change/", {

@@ -157,7 +157,7 @@ def store(rows: Iterable[dict], batch: int = 10000) -> Iterator[int]:
     from clues.models import Clue, ClueParty, RawRecord
     from orgs.models import Region
 
-    communities = list(Region.objects.filter(level=3).values_list("id", "path")) or \
+    communities = list(Region.objects.filter(level=Region.Level.COMMUNITY).values_list("id", "path")) or \
         list(Region.objects.values_list("id", "path"))
     rng = random.Random(7)
     region_of: dict[str, tuple] = {}

@@ -2,11 +2,9 @@
 the level the colour puts in charge (WarningLevel.lead_level, e.g. red → the street)."""
 from __future__ import annotations
 
+from accounts import roles
 from cases import actions
 from notices.actions import case_label, notify
-
-# Roles that do not handle cases (same exclusion as cases.actions.handlers_for).
-NON_HANDLING_ROLES = ["第三方组织管理员", "第三方调解员", "业务配置管理员", "部门用户"]
 
 
 def recipients(case, level) -> list:
@@ -17,7 +15,7 @@ def recipients(case, level) -> list:
     if level.lead_level:
         levels.add(level.lead_level)
     above = list(User.objects.filter(is_active=True, region__path__in=ancestors, region__level__in=levels)
-                 .exclude(groups__name__in=NON_HANDLING_ROLES).distinct())
+                 .exclude(roles.holders(*roles.NON_HANDLING)).distinct())
     seen, out = set(), []
     for u in list(actions.handlers_for(case)) + above:
         if u.pk not in seen:

@@ -6,6 +6,7 @@ import re
 from django.core.exceptions import ValidationError
 
 from lowcode.expressions import ExpressionError, validate
+from orgs.models import Region
 
 COLOR_RE = re.compile(r"^#([0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 NUMBER_SETTINGS = {"group_size", "large_amount", "prominent_disputes", "repeat_party_min"}
@@ -55,8 +56,8 @@ def validate_level(level) -> None:
     errors = {}
     if not COLOR_RE.match(level.color or ""):
         errors["color"] = "颜色请填写 # 开头的十六进制色值，如 #d9534f"
-    if level.lead_level is not None and level.lead_level not in (1, 2, 3, 4):
-        errors["lead_level"] = "牵头层级只能是 1（区级）、2（街道）、3（社区）、4（网格）"
+    if level.lead_level is not None and level.lead_level not in Region.Level.values:
+        errors["lead_level"] = "牵头层级只能是 " + "、".join(f"{v}（{label}）" for v, label in Region.Level.choices)
     if errors:
         raise ValidationError(errors)
 

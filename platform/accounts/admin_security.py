@@ -29,12 +29,12 @@ class SecurityPolicyForm(ModelForm):
                   "password_expiry_days", "idle_timeout_minutes"]
 
     def __init__(self, *args, **kwargs):
-        from django.contrib.auth.models import Group
+        from accounts import roles
 
         super().__init__(*args, **kwargs)
-        names = list(Group.objects.order_by("name").values_list("name", flat=True))
-        stored = [n for n in (self.instance.otp_roles or []) if n not in names]
-        self.fields["otp_roles"].choices = [(n, n) for n in names + stored]
+        choices = roles.choices()  # stored by code: renaming a role keeps its second factor
+        known = {code for code, _ in choices}
+        self.fields["otp_roles"].choices = choices + [(c, c) for c in self.instance.otp_roles or [] if c not in known]
 
 
 class SecurityPolicyAdmin(admin.ModelAdmin):

@@ -56,10 +56,36 @@ class User(AbstractUser):
     def role_names(self) -> list[str]:
         return [g.name for g in self.groups.all()]
 
+    @property
+    def role_codes(self) -> tuple[str, ...]:
+        """The stable codes of the user's roles (``accounts.roles``); metadata (workflow
+        transitions, per-role layouts and lists) and code name roles by these, never by the
+        group's display name. Cached on the instance for the request."""
+        from accounts import roles
 
-# Internal roles whose PC sessions need the second factor unless the security admin changes it.
-DEFAULT_OTP_ROLES = ["系统管理员", "安全管理员", "审计管理员", "区级管理员", "业务配置管理员",
-                     "街道管理员", "社区调解员", "部门用户"]
+        return roles.codes_of(self)
+
+
+class Role(models.Model):
+    """The stable code of a role (a Django group). The group's name is what people read and the
+    security admin may rename; code and metadata refer to the role by ``code`` (fixtures/roles.yaml
+    ``code:``), so a rename breaks nothing."""
+
+    group = models.OneToOneField("auth.Group", verbose_name="角色", primary_key=True,
+                                 on_delete=models.CASCADE, related_name="role")
+    code = models.SlugField("角色代码", max_length=64, unique=True,
+                            help_text="程序与元数据（流程、布局、列表）引用角色用的代码；改角色名称不影响它。")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "角色代码"
+
+    def __str__(self) -> str:
+        return self.code
+
+
+# Internal roles (codes) whose PC sessions need the second factor unless the security admin changes it.
+DEFAULT_OTP_ROLES = ["sysadmin", "secadmin", "auditor", "district_admin", "config_admin",
+                     "street_admin", "mediator", "dept_user"]
 
 
 def _default_otp_roles():

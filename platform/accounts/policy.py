@@ -10,6 +10,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from accounts import roles
+
 CACHE_KEY = "accounts:security-policy:v1"
 CACHE_SECONDS = 30
 MOBILE_PREFIXES = ("/h5/", "/tp/m/")
@@ -65,8 +67,7 @@ def otp_required(user, path: str = "/") -> bool:
     policy = current()
     if is_mobile_path(path) and not policy.otp_on_mobile:
         return False
-    roles = set(policy.otp_roles or [])
-    return bool(roles) and user.groups.filter(name__in=roles).exists()
+    return roles.has_role(user, *(policy.otp_roles or []))
 
 
 def password_expired(user) -> bool:

@@ -10,12 +10,13 @@
   management right also *counts* only when it comes through a management role
   (``has_admin_perm``), so a business role that kept one from an older installation grants
   nothing (this closes finding 1 even before ``bootstrap_admins`` has run).
-- **Assignment** — an actor assigns only the roles named in the ``assigns`` allow-list of one
+- **Assignment** — an actor assigns only the roles (codes) in the ``assigns`` allow-list of one
   of its roles, never a management role and never a role holding a management right the actor
   does not hold through a management role. Nobody edits their own account's roles, a
   superuser, or a management-role account through a screen.
 
-Every screen that changes users or roles (accounts.admin, dispatch.accounts) asks this module."""
+Every screen that changes users or roles (accounts.admin, dispatch.accounts) asks this module.
+Roles are identified by their stable code (``accounts.roles``), never by the group's name."""
 from __future__ import annotations
 
 from functools import lru_cache
@@ -57,14 +58,14 @@ def _load(path: str, mtime: float) -> list[dict]:
     return yaml.safe_load(Path(path).read_text(encoding="utf-8")) or []
 
 
-def admin_role_names() -> frozenset[str]:
-    return frozenset(r["name"] for r in load_roles() if r.get("admin"))
+def admin_role_codes() -> frozenset[str]:
+    return frozenset(r["code"] for r in load_roles() if r.get("admin"))
 
 
-def allow_list(role_names) -> set[str]:
-    """Role names the holders of ``role_names`` may assign (union of their ``assigns``)."""
-    wanted = set(role_names)
-    return {name for r in load_roles() if r["name"] in wanted for name in r.get("assigns") or []}
+def allow_list(role_codes) -> set[str]:
+    """Role codes the holders of ``role_codes`` may assign (union of their ``assigns``)."""
+    wanted = set(role_codes)
+    return {code for r in load_roles() if r["code"] in wanted for code in r.get("assigns") or []}
 
 
 # --- permissions -------------------------------------------------------------------------------------
@@ -98,7 +99,7 @@ def admin_perms(user) -> frozenset[str]:
 
         qs = management_permissions()
         if not user.is_superuser:
-            qs = Permission.objects.filter(group__user=user, group__name__in=admin_role_names(),
+            qs = Permission.objects.filter(group__user=user, group__role__code__in=admin_role_codes(),
                                            content_type__app_label__in=MANAGEMENT_APPS)
         cached = frozenset(f"{a}.{c}" for a, c in qs.values_list("content_type__app_label", "codename"))
         user._separation_admin_perms = cached
@@ -111,12 +112,14 @@ def has_admin_perm(user, perm: str) -> bool:
 
 # --- accounts and roles ---------------------------------------------------------------------------------
 def is_admin_role(group) -> bool:
-    return group.name in admin_role_names()
+    from accounts import roles
+
+    return roles.code_of(group) in admin_role_codes()
 
 
 def is_protected(account) -> bool:
     """Accounts no screen may change: superusers and holders of a management role."""
-    return bool(account.is_superuser) or account.groups.filter(name__in=admin_role_names()).exists()
+    return bool(account.is_superuser) or account.groups.filter(role__code__in=admin_role_codes()).exists()
 
 
 def assignable_roles(actor):
@@ -125,11 +128,13 @@ def assignable_roles(actor):
     the actor does not hold through a management role."""
     from django.contrib.auth.models import Group
 
+    from accounts import roles
+
     if not (actor.is_authenticated and actor.is_active):
         return Group.objects.none()
-    qs = Group.objects.exclude(name__in=admin_role_names())
+    qs = Group.objects.exclude(role__code__in=admin_role_codes())
     if not actor.is_superuser:
-        qs = qs.filter(name__in=allow_list(actor.groups.values_list("name", flat=True)))
+        qs = qs.filter(role__code__in=allow_list(roles.codes_of(actor)))
     held = admin_perms(actor)
     refused = [g.pk for g in qs.prefetch_related("permissions__content_type")
                if any(is_management_perm(p) and f"{p.content_type.app_label}.{p.codename}" not in held
@@ -175,25 +180,27 @@ def resolve_permissions(specs: list[str]):
 
 
 def sync_roles() -> tuple[dict, list[str]]:
-    """Bring the roles of fixtures/roles.yaml into the database: create missing roles with their
-    rights; set the management roles' rights exactly as the file says; strip management rights
-    from every other group (business roles never grant rights). Business roles' other rights are
-    site data and are left alone. Returns ({name: Group}, [report lines in Chinese])."""
+    """Bring the roles of fixtures/roles.yaml into the database: create missing roles (found by
+    code; the group's name is the file's only when it is created — afterwards it is site data)
+    with their rights; set the management roles' rights exactly as the file says; strip
+    management rights from every other group (business roles never grant rights). Business
+    roles' other rights are site data and are left alone. Returns ({code: Group}, [report lines
+    in Chinese])."""
     from django.contrib.auth.models import Group
 
     out, report = {}, []
-    admin_names = admin_role_names()
+    admin_codes = admin_role_codes()
     for role in load_roles():
-        group, created = Group.objects.get_or_create(name=role["name"])
+        group, created = _role_group(role)
         perms = resolve_permissions(role.get("permissions") or [])
         if created:
             group.permissions.set(perms)
             report.append(f"新建角色：{group.name}")
-        elif group.name in admin_names and set(group.permissions.all()) != set(perms):
+        elif role["code"] in admin_codes and set(group.permissions.all()) != set(perms):
             group.permissions.set(perms)
             report.append(f"三员角色权限已按 fixtures/roles.yaml 校正：{group.name}")
-        out[role["name"]] = group
-    for group in Group.objects.exclude(name__in=admin_names):
+        out[role["code"]] = group
+    for group in Group.objects.exclude(role__code__in=admin_codes):
         stray = list(group.permissions.filter(content_type__app_label__in=MANAGEMENT_APPS)
                      .select_related("content_type"))
         if stray:
@@ -201,3 +208,21 @@ def sync_roles() -> tuple[dict, list[str]]:
             report.append(f"业务角色“{group.name}”不得持有管理权限，已移除："
                           + "、".join(f"{p.content_type.app_label}.{p.codename}" for p in stray))
     return out, report
+
+
+def _role_group(role: dict):
+    """(group, created) of the file's ``role``: by code; a group of the file's name without a
+    code (made before codes existed) gets it."""
+    from django.contrib.auth.models import Group
+
+    from accounts.models import Role
+
+    found = Group.objects.filter(role__code=role["code"]).first()
+    if found is not None:
+        return found, False
+    group, created = Group.objects.get_or_create(name=role["name"])
+    held, _ = Role.objects.get_or_create(group=group, defaults={"code": role["code"]})
+    if held.code != role["code"]:  # the name was given to another role on this site: keep both
+        group, created = Group.objects.create(name=f"{role['name']}（{role['code']}）"), True
+        Role.objects.create(group=group, code=role["code"])
+    return group, created

@@ -117,7 +117,7 @@ class _Regions:
         self.by_name: dict[str, list[Region]] = {}
         for r in regions:
             self.by_name.setdefault(r.name, []).append(r)
-        self.vocab = normalize.Vocabulary(regions=[r.name for r in regions if r.level > 1],
+        self.vocab = normalize.Vocabulary(regions=[r.name for r in regions if r.level > Region.Level.DISTRICT],
                                           prefixes=[*district, *matching._prefixes()])
 
 

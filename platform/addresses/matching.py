@@ -125,7 +125,7 @@ class _Index:
         # the library's own roads and estates (as parsed when saved) are known names
         roads = {row[_I["road"]] for row in rows if row[_I["road"]]}
         estates = {row[_I["estate"]] for row in rows if row[_I["estate"]]}
-        self.vocab = normalize.Vocabulary(regions=[r.name for r in regions if r.level > 1], roads=roads,
+        self.vocab = normalize.Vocabulary(regions=[r.name for r in regions if r.level > Region.Level.DISTRICT], roads=roads,
                                           estates=estates, prefixes=[*district_names, *prefixes])
         self.by_key: dict[str, list[tuple[_Entry, bool]]] = {}
         self.by_building: dict[tuple, list[_Entry]] = {}

@@ -60,8 +60,8 @@ class StandardAddress(models.Model):
     # -- derived fields ------------------------------------------------------------------
     def vocabulary(self) -> normalize.Vocabulary:
         chain = region_chain(self.region) if self.region_id else []
-        return normalize.Vocabulary(regions=[r.name for r in chain if r.level > 1],
-                                    prefixes=[r.name for r in chain if r.level == 1])
+        return normalize.Vocabulary(regions=[r.name for r in chain if r.level > Region.Level.DISTRICT],
+                                    prefixes=[r.name for r in chain if r.level == Region.Level.DISTRICT])
 
     def refresh_derived(self, vocab: normalize.Vocabulary | None = None) -> normalize.Components:
         """Recompute key, components and region codes from ``text`` and ``region``."""

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
+from accounts import roles
 from accounts.scope import scope_queryset
 from cases.models import (Attachment, Case, CaseEvent, CaseFile, HelpRequest, MediationLog,
                           MediationResult, Review, Visit)
@@ -25,6 +26,7 @@ from lowcode.forms import expression_values
 from lowcode.lists import raw_value
 from lowcode.workflow import Transition, WorkflowSpec, workflow_for
 from notices.actions import case_label, notify
+from orgs.models import Region
 
 
 class ActionRefused(Exception):
@@ -50,16 +52,15 @@ def busy_as_refusal(func):
 
 # --- context -----------------------------------------------------------------------------
 def roles_of(user) -> tuple[str, ...]:
-    if not hasattr(user, "_role_names"):
-        user._role_names = tuple(user.groups.values_list("name", flat=True))
-    return user._role_names
+    """The user's role codes (what workflow transitions name)."""
+    return roles.codes_of(user)
 
 
 def user_level(user) -> int:
-    """1 district, 2 street, 3 community, 4 grid; superusers act at the top."""
+    """The user's Region.Level; superusers act above the district, users without a region below all."""
     if user.is_superuser:
-        return 0
-    return user.region.level if getattr(user, "region", None) is not None else 99
+        return Region.ABOVE_ALL
+    return user.region.level if getattr(user, "region", None) is not None else Region.BELOW_ALL
 
 
 def workflow(case: Case) -> WorkflowSpec:
@@ -102,7 +103,8 @@ def refusal_reason(case: Case, user, action: str) -> str:
     if t is None:
         return f"当前状态“{state_label(case.status)}”下不能执行“{action}”"
     if not t.allows_role(roles_of(user)):
-        return f"您的角色不能执行“{action}”（可执行角色：{'、'.join(t.roles)}）"
+        shown = roles.names(t.roles)
+        return f"您的角色不能执行“{action}”（可执行角色：{'、'.join(shown.get(r, r) for r in t.roles)}）"
     if t.decision and not may_fire(user, case, t):
         return "审核需由上级处理，您不能审核本级办理的案件"
     if not in_scope(user, case):
@@ -117,10 +119,10 @@ def reviewers_for(case: Case, state: str, above_level: int | None = None):
     which is how a review that waits too long goes to the reviewers' superiors)."""
     from accounts.models import User
 
-    roles = workflow(case).reviewer_roles(state)
+    reviewer_roles = workflow(case).reviewer_roles(state)
     level = case.level if above_level is None else above_level
     ancestors = [case.region_path[:i + 1] for i, ch in enumerate(case.region_path) if ch == "/"]
-    users = list(User.objects.filter(is_active=True, groups__name__in=roles, region__path__in=ancestors,
+    users = list(User.objects.filter(roles.holders(*reviewer_roles), is_active=True, region__path__in=ancestors,
                                      region__level__lt=level).select_related("region").distinct())
     nearest = max((u.region.level for u in users), default=None)
     return [u for u in users if u.region.level == nearest]
@@ -132,7 +134,7 @@ def handlers_for(case: Case):
 
     ancestors = [case.region_path[:i + 1] for i, ch in enumerate(case.region_path) if ch == "/"]
     users = list(User.objects.filter(is_active=True, region__path__in=ancestors, region__level=case.level)
-                 .exclude(groups__name__in=["第三方组织管理员", "第三方调解员", "业务配置管理员", "部门用户"]))
+                 .exclude(roles.holders(*roles.NON_HANDLING)).distinct())
     if case.registrant_id and case.registrant.is_active and user_level(case.registrant) >= case.level:
         users.append(case.registrant)
     return users
@@ -193,7 +195,7 @@ def do_transition(case: Case, action: str, user, *, opinion: str = "",
                 raise ActionRefused("该审核已由他人处理")
             closed = Review.objects.filter(case=case, state=source, decided_at=now).order_by("-pk").first()
 
-        if "raise_level" in t.effects and case.level > 1:
+        if "raise_level" in t.effects and case.level > Region.Level.DISTRICT:
             case.level -= 1
             Case.objects.filter(pk=case.pk).update(level=case.level)
 

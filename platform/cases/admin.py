@@ -16,6 +16,7 @@ from cases.models import Case, CaseFile, Party, Review
 from lowcode.excel_admin import ExcelAdminMixin
 from lowcode.modeladmin import MetaModelAdmin, ScopedAdminMixin, current_request, set_current_request
 from lowcode.registry import get_meta
+from orgs.models import Region
 from secure import audit
 from secure.crypto import blind_index, normalise
 
@@ -102,12 +103,12 @@ class CaseAdmin(ExcelAdminMixin, MetaModelAdmin, SimpleHistoryAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "region":
-            kwargs["queryset"] = regions_for(request.user).filter(level__gte=3)
+            kwargs["queryset"] = regions_for(request.user).filter(level__gte=Region.CASE_LEVEL)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
-        if request.user.region_id and request.user.region.level >= 3:
+        if request.user.region_id and request.user.region.holds_cases:
             initial.setdefault("region", request.user.region_id)
         return initial
 

@@ -16,6 +16,7 @@ from accounts.scope import regions_for
 from cases.models import Case, Party
 from lowcode.excel import NUMERIC_ID_MESSAGE, Column, ExcelHooks, ImportRow, Lookup, register_hooks
 from lowcode.fieldtypes import validate_id_number, validate_phone
+from orgs.models import Region
 from secure.crypto import normalise
 
 PARTY_COLUMNS = (
@@ -39,7 +40,7 @@ class CaseExcelHooks(ExcelHooks):
     # -- 所属区域 ---------------------------------------------------------------------
     def _regions(self):
         if not hasattr(self, "_region_list"):
-            qs = regions_for(self.user).filter(level__gte=3).select_related("parent") if self.user else []
+            qs = regions_for(self.user).filter(level__gte=Region.CASE_LEVEL).select_related("parent") if self.user else []
             self._region_list = list(qs)
         return self._region_list
 
@@ -61,7 +62,7 @@ class CaseExcelHooks(ExcelHooks):
 
     def row_defaults(self):
         region = getattr(self.user, "region", None)
-        if region is not None and region.level >= 3:
+        if region is not None and region.holds_cases:
             return {"region": region.pk}
         return {}
 

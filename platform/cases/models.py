@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from orgs.models import Region
 from secure.fields import BlindIndexField, EncryptedField
 
 
@@ -26,7 +27,7 @@ class Case(models.Model):
     deadline = models.DateTimeField("办理期限", null=True, blank=True, db_index=True)
     last_progress_at = models.DateTimeField("最近进展", null=True, blank=True)
     # 处理层级: who handles it now — the community, or after 提级 the street / the district
-    level = models.PositiveSmallIntegerField("处理层级", default=3)
+    level = models.PositiveSmallIntegerField("处理层级", default=Region.CASE_LEVEL)
     region = models.ForeignKey("orgs.Region", verbose_name="所属区域", on_delete=models.PROTECT,
                                related_name="cases")
     # denormalised region path: the row-level scope filter is one indexed prefix match, no join

@@ -19,10 +19,10 @@ from accounts.scope import scope_q
 from cases.actions import ActionRefused, trace
 from clues.models import Clue
 from notices.actions import case_label, notify
+from orgs.models import Region
 
 HISTORY_REASON = {"assign": "分派线索", "convert": "线索转为案件", "close": "关闭线索"}
 OPEN_STATUSES = ("new", "assigned")
-CASE_REGION_MIN_LEVEL = 3  # a case belongs to a community (or a grid)
 
 __all__ = ["ActionRefused", "scoped_clues", "assign_clues", "convert_clue", "close_clues",
            "region_ok_for_case", "users_for_assignment"]
@@ -30,7 +30,8 @@ __all__ = ["ActionRefused", "scoped_clues", "assign_clues", "convert_clue", "clo
 
 def is_district_level(user) -> bool:
     region = getattr(user, "region", None)
-    return bool(user.is_authenticated and user.is_active and region is not None and region.level == 1)
+    return bool(user.is_authenticated and user.is_active and region is not None
+                and region.level == Region.Level.DISTRICT)
 
 
 def scoped_clues(user, queryset: QuerySet | None = None) -> QuerySet:
@@ -127,7 +128,7 @@ def close_clues(clues, user, reason: str) -> int:
 
 
 def region_ok_for_case(region) -> bool:
-    return region is not None and region.level >= CASE_REGION_MIN_LEVEL
+    return region is not None and region.holds_cases
 
 
 @transaction.atomic

@@ -35,6 +35,7 @@ from clues import actions, quality, redact
 from clues.models import Channel, Clue, IngestBatch, RawRecord, Rejection
 from lowcode.lists import BoundedDateFieldListFilter
 from lowcode.modeladmin import ScopedAdminMixin, current_request, set_current_request
+from orgs.models import Region
 from secure import audit
 
 MAX_SELECTED = 2000
@@ -75,12 +76,12 @@ class RegionLevelFilter(admin.SimpleListFilter):
     parameter_name = "region_level"
 
     def lookups(self, request, model_admin):
-        return [("1", "区"), ("2", "街道"), ("3", "社区"), ("4", "网格"), ("none", "无区域")]
+        return [(str(value), label) for value, label in Region.Level.choices] + [("none", "无区域")]
 
     def queryset(self, request, queryset):
         if self.value() == "none":
             return queryset.filter(region__isnull=True)
-        if self.value() in {"1", "2", "3", "4"}:
+        if self.value() in {str(value) for value in Region.Level.values}:
             return queryset.filter(region__level=int(self.value()))
         return queryset
 
@@ -107,7 +108,7 @@ class ConvertForm(forms.Form):
         from lowcode.registry import get_dictionary
 
         super().__init__(*args, **kwargs)
-        self.fields["region"].queryset = regions_for(user).filter(level__gte=actions.CASE_REGION_MIN_LEVEL)
+        self.fields["region"].queryset = regions_for(user).filter(level__gte=Region.CASE_LEVEL)
         self.fields["region"].required = need_region
         self.fields["case_type"].choices = [("", "（按线索类型）")] + [
             (c, e.label) for c, e in get_dictionary("case_type").items() if e.is_active]
@@ -164,7 +165,7 @@ def assign_selected(model_admin, request, queryset):
 def convert_selected(model_admin, request, queryset):
     if _too_many(request, queryset, MAX_CONVERT):
         return None
-    need_region = queryset.filter(Q(region__isnull=True) | Q(region__level__lt=actions.CASE_REGION_MIN_LEVEL)).exists()
+    need_region = queryset.filter(Q(region__isnull=True) | Q(region__level__lt=Region.CASE_LEVEL)).exists()
     form = ConvertForm(request.POST if "apply" in request.POST else None, user=request.user,
                        need_region=need_region)
     if "apply" in request.POST and form.is_valid():

@@ -206,7 +206,7 @@ class Deriver:
         if self._district is None:
             from orgs.models import Region
 
-            self._district = Region.objects.filter(level=1).order_by("sort", "code").first() or False
+            self._district = Region.objects.filter(level=Region.Level.DISTRICT).order_by("sort", "code").first() or False
         return self._district or None
 
     def region_for(self, p: Pending):

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
+
+from accounts import roles
 
 EXTRA_ORG = ("安和家事调解中心", "third")
 TP_MEDIATORS = [("demo_tp_pingan", "平安工作室调解员", "平安律师调解工作室"),
@@ -18,9 +19,9 @@ def ensure_tp_accounts(password: str) -> list:
     from accounts.models import User
     from orgs.models import Organization, Region
 
-    district = Region.objects.filter(level=1).order_by("pk").first()
+    district = Region.objects.filter(level=Region.Level.DISTRICT).order_by("pk").first()
     Organization.objects.get_or_create(name=EXTRA_ORG[0], defaults={"kind": EXTRA_ORG[1], "region": district})
-    role = Group.objects.get(name="第三方调解员")
+    role = roles.group(roles.TP_MEDIATOR)
     out = []
     for username, display, org_name in TP_MEDIATORS:
         user, created = User.objects.get_or_create(username=username, defaults={

@@ -18,31 +18,31 @@ DEMO_CASE_MARK = "demo_"
 def ensure_regions() -> dict[str, Region]:
     spec = synthetic.load("regions.yaml")
     d = spec["district"]
-    district, _ = Region.objects.get_or_create(code=d["code"], defaults={"name": d["name"], "level": 1})
+    district, _ = Region.objects.get_or_create(code=d["code"], defaults={"name": d["name"], "level": Region.Level.DISTRICT})
     out = {district.code: district}
     for i, s in enumerate(spec["streets"], 1):
         street, _ = Region.objects.get_or_create(code=s["code"], defaults={
-            "name": s["name"], "level": 2, "parent": district, "sort": i})
+            "name": s["name"], "level": Region.Level.STREET, "parent": district, "sort": i})
         out[street.code] = street
         for j, cname in enumerate(s["communities"], 1):
             community, _ = Region.objects.get_or_create(code=f"{s['code']}{j:03d}", defaults={
-                "name": cname, "level": 3, "parent": street, "sort": j})
+                "name": cname, "level": Region.Level.COMMUNITY, "parent": street, "sort": j})
             out[community.code] = community
             for k in range(1, spec["grids_per_community"] + 1):
                 grid, _ = Region.objects.get_or_create(code=f"{community.code}{k:02d}", defaults={
-                    "name": f"{cname}第{k}网格", "level": 4, "parent": community, "sort": k})
+                    "name": f"{cname}第{k}网格", "level": Region.Level.GRID, "parent": community, "sort": k})
                 out[grid.code] = grid
     return out
 
 
 def ensure_organizations(regions: dict[str, Region]) -> None:
-    district = next(r for r in regions.values() if r.level == 1)
+    district = next(r for r in regions.values() if r.level == Region.Level.DISTRICT)
     wanted = [("示范区社会治理中心", "gov", district), ("示范区人力资源和社会保障局", "dept", district),
               ("和合商事调解中心", "third", district), ("平安律师调解工作室", "third", district)]
     for r in regions.values():
-        if r.level == 2:
+        if r.level == Region.Level.STREET:
             wanted.append((f"{r.name}综治中心", "street", r))
-        elif r.level == 3:
+        elif r.level == Region.Level.COMMUNITY:
             wanted.append((f"{r.name}人民调解委员会", "committee", r))
     for name, kind, region in wanted:
         Organization.objects.get_or_create(name=name, defaults={"kind": kind, "region": region})
@@ -57,6 +57,7 @@ def ensure_roles() -> dict[str, Group]:
 
 
 def ensure_users(password: str) -> list[tuple[str, str]]:
+    """The demo users of users.yaml (role by code); returns [(username, role's display name)]."""
     from accounts.models import User
 
     roles = ensure_roles()
@@ -72,7 +73,7 @@ def ensure_users(password: str) -> list[tuple[str, str]]:
             user.set_password(password)
             user.save()
             user.groups.add(roles[spec["role"]])
-        out.append((spec["username"], spec["role"]))
+        out.append((spec["username"], roles[spec["role"]].name))
     return out
 
 
@@ -84,7 +85,7 @@ def seed_cases(count: int, seed: int = 20261125) -> int:
     if Case.objects.filter(registrant__username__startswith=DEMO_CASE_MARK).exists():
         return 0
     rng = random.Random(seed)
-    communities = list(Region.objects.filter(level__gte=3))
+    communities = list(Region.objects.filter(level__gte=Region.CASE_LEVEL))
     registrants = {u.region_id: u for u in User.objects.filter(username__startswith=DEMO_CASE_MARK)}
     fallback = User.objects.filter(username="demo_mediator").first()
     types = ["neighbor"] * 6 + ["marriage", "support", "inheritance", "housing", "housing", "contract",
@@ -98,7 +99,7 @@ def seed_cases(count: int, seed: int = 20261125) -> int:
     with transaction.atomic():
         for _ in range(count):
             region = rng.choice(communities)
-            place = f"示范区{region.parent.name if region.level == 4 else ''}{region.name}".replace("网格", "")
+            place = f"示范区{region.parent.name if region.level == Region.Level.GRID else ''}{region.name}".replace("网格", "")
             draft = synthetic.case_draft(rng, rng.choice(types), place)
             when = now - dt.timedelta(days=rng.randint(0, 365), minutes=rng.randint(0, 1440))
             case = Case(

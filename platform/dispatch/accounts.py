@@ -3,7 +3,7 @@ and roles, open/close accounts; an org admin manages its own organisation's medi
 are the groups of ``fixtures/roles.yaml`` (function rights are data: 用户与角色 › 组).
 
 三员分立 (accounts.separation): a role is given only if it is on the actor's allow-list
-(``assigns`` in roles.yaml: 区级管理员 → both third-party roles, 第三方组织管理员 → 调解员) and holds
+(``assigns`` in roles.yaml: district_admin → both third-party roles, tp_admin → tp_mediator) and holds
 no management right; a superuser or management-role account is never changed here. Every
 change is in the security audit log."""
 from __future__ import annotations
@@ -15,13 +15,12 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from accounts import separation
+from accounts import roles, separation
 from accounts.scope import regions_for
 from cases.actions import ActionRefused
-from dispatch.scope import TP_ADMIN_ROLE, TP_MEDIATOR_ROLE, is_org_admin, is_third_party, third_party_org
+from dispatch.scope import is_org_admin, is_third_party, third_party_org
 from orgs.models import Organization
 
-TP_ROLES = (TP_ADMIN_ROLE, TP_MEDIATOR_ROLE)
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@+-]{3,150}$")
 
 
@@ -94,13 +93,14 @@ def set_org_active(user, org, active: bool) -> Organization:
 
 
 def _role(user, role: str) -> Group:
-    if role not in TP_ROLES:
+    """``role``: a third-party role's code (roles.THIRD_PARTY)."""
+    if role not in roles.THIRD_PARTY:
         raise ActionRefused("请选择第三方组织管理员或第三方调解员角色")
-    if is_third_party(user) and role != TP_MEDIATOR_ROLE:
+    if is_third_party(user) and role != roles.TP_MEDIATOR:
         raise ActionRefused("组织管理员只能添加调解员")
-    group = Group.objects.filter(name=role).first()
+    group = roles.groups(role).first()
     if group is None:
-        raise ActionRefused(f"角色“{role}”不存在，请先在 用户与角色 中创建")
+        raise ActionRefused("该角色尚未创建，请先运行 bootstrap_admins 或 seed_demo 建立角色")
     try:
         separation.check_assignable(user, group)
     except separation.RoleRefused as e:
@@ -149,7 +149,7 @@ def _require_account(user, account) -> None:
         raise ActionRefused("不能修改自己的账号状态或角色")
     if separation.is_protected(account):
         raise ActionRefused("三员管理账号和超级用户不能在此修改")
-    if is_third_party(user) and account.groups.filter(name=TP_ADMIN_ROLE).exists():
+    if is_third_party(user) and roles.has_role(account, roles.TP_ADMIN):
         raise ActionRefused("组织管理员只能管理本组织的调解员")
 
 
@@ -168,7 +168,7 @@ def set_account_role(user, account, role: str, request=None):
     group = _role(user, role)
     with transaction.atomic():
         before = set(account.groups.values_list("name", flat=True))
-        account.groups.remove(*Group.objects.filter(name__in=TP_ROLES))
+        account.groups.remove(*roles.groups(*roles.THIRD_PARTY))
         account.groups.add(group)
         after = set(account.groups.values_list("name", flat=True))
         _audit(request, user, account, action="change", roles_added=sorted(after - before),

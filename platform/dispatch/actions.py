@@ -13,13 +13,13 @@ from decimal import Decimal, InvalidOperation
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts import roles
 from cases.actions import ActionRefused, trace, workflow
 from cases.models import Case
 from dispatch import grants, voucher as voucher_mod
 from dispatch.masking import masked_case_text
 from dispatch.models import Bid, DispatchOrder, Evaluation, Voucher
-from dispatch.scope import (TP_ADMIN_ROLE, TP_MEDIATOR_ROLE, is_org_admin, is_third_party, staff_orders,
-                            third_party_org)
+from dispatch.scope import is_org_admin, is_third_party, staff_orders, third_party_org
 from notices.actions import case_label, notify
 
 __all__ = ["ActionRefused", "create_order", "sign_up", "cancel_bid", "award", "confirm_voucher", "withdraw",
@@ -30,6 +30,7 @@ __all__ = ["ActionRefused", "create_order", "sign_up", "cancel_bid", "award", "c
 # in CASE_MEDIATING and submits its result through the ordinary result review
 CASE_DISPATCHED = "dispatched"
 CASE_MEDIATING = "mediating"
+AWARDED_BY_OTHER = "该发单已由他人选定，请刷新后查看"
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -116,8 +117,11 @@ def award(order: DispatchOrder, bid: Bid, user) -> Voucher:
     with transaction.atomic():
         order = _lock(order)
         now = timezone.now()
+        if order.state == DispatchOrder.State.WITHDRAWN:
+            raise ActionRefused("该发单已撤回，不能选定")
         if order.state != DispatchOrder.State.OPEN:
-            raise ActionRefused("该发单已选定或已撤回，请刷新后查看")
+            # the slower of two staff choosing at once waited on the lock: tell them (README)
+            raise ActionRefused("该发单已选定，请刷新后查看" if order.awarded_by_id == user.pk else AWARDED_BY_OTHER)
         if now < order.signup_end:
             raise ActionRefused("报名尚未截止，截止后才能选定")
         bid = Bid.objects.select_related("organization", "mediator").filter(pk=bid.pk, order=order).first()
@@ -127,7 +131,7 @@ def award(order: DispatchOrder, bid: Bid, user) -> Voucher:
             raise ActionRefused("该组织或调解员账号已停用，不能选定")
         if not DispatchOrder.objects.filter(pk=order.pk, state="open").update(
                 state="awarded", awarded_bid=bid, awarded_org=bid.organization, awarded_at=now, awarded_by=user):
-            raise ActionRefused("该发单已由他人选定")
+            raise ActionRefused(AWARDED_BY_OTHER)
         order.refresh_from_db()
         Bid.objects.filter(pk=bid.pk).update(status="won")
         losers = list(Bid.objects.filter(order=order, status="active").exclude(pk=bid.pk)
@@ -142,12 +146,12 @@ def award(order: DispatchOrder, bid: Bid, user) -> Voucher:
         v.save(update_fields=["digest"])
         trace(order.case, "dispatch", f"{user}：发单 {order.number} 选定 {bid.organization}（调解员 {bid.mediator}），"
                                       f"凭证 {v.number}", user)
-        winners = list(_org_users(bid.organization).filter(groups__name=TP_ADMIN_ROLE)) + [bid.mediator]
+        winners = list(_org_users(bid.organization).filter(roles.holders(roles.TP_ADMIN)).distinct()) + [bid.mediator]
         notify(winners, "system", f"中选通知：{order.title}",
                f"贵组织已中选发单 {order.number}，确认凭证 {v.number}。请确认凭证后开始调解。", order.case)
         for loser in losers:
             # no case link: the others must not be pointed at a case they cannot see
-            notify(list(_org_users(loser.organization).filter(groups__name=TP_ADMIN_ROLE)) + [loser.mediator],
+            notify(list(_org_users(loser.organization).filter(roles.holders(roles.TP_ADMIN)).distinct()) + [loser.mediator],
                    "system", f"竞选结果：{order.title}", f"发单 {order.number} 已选定其他组织，感谢参与。")
     return v
 
@@ -183,7 +187,7 @@ def withdraw(order: DispatchOrder, user, *, reason: str) -> DispatchOrder:
             trace(case, "dispatch", f"{user}：撤回发单 {order.number}。原因：{reason}", user)
         recipients = [b.mediator for b in affected]
         if order.awarded_org_id:
-            recipients += list(_org_users(order.awarded_org).filter(groups__name=TP_ADMIN_ROLE))
+            recipients += list(_org_users(order.awarded_org).filter(roles.holders(roles.TP_ADMIN)).distinct())
         notify(recipients, "system", f"发单已撤回：{order.title}", f"发单 {order.number} 已撤回。原因：{reason}")
     return order
 
@@ -205,7 +209,7 @@ def evaluate(order: DispatchOrder, user, *, score, comment: str = "") -> Evaluat
             raise ActionRefused("该发单已评价，不能重复评价")
         ev = Evaluation.objects.create(order=order, score=score, comment=(comment or "").strip(), evaluated_by=user)
         trace(order.case, "dispatch", f"{user}：调解评价 {score} 分", user)
-        notify(_org_users(order.awarded_org).filter(groups__name=TP_ADMIN_ROLE), "system",
+        notify(_org_users(order.awarded_org).filter(roles.holders(roles.TP_ADMIN)).distinct(), "system",
                f"调解评价：{order.title}", f"发单 {order.number} 评价 {score} 分。{ev.comment}")
     return ev
 
@@ -222,7 +226,7 @@ def sign_up(order: DispatchOrder, user, *, plan: str = "", quoted_fee=None, medi
         if not is_org_admin(user):
             raise ActionRefused("只能以本人名义报名")
         if mediator.organization_id != org.pk or not mediator.is_active \
-                or not mediator.groups.filter(name=TP_MEDIATOR_ROLE).exists():
+                or not roles.has_role(mediator, roles.TP_MEDIATOR):
             raise ActionRefused("所选调解员不属于本组织或已停用")
     fee = _decimal(quoted_fee, "报价")
     with transaction.atomic():

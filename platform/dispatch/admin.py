@@ -14,6 +14,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from accounts import roles
 from cases.actions import ActionRefused
 from cases.admin_blocks import label
 from cases.models import Review
@@ -496,8 +497,9 @@ class ThirdPartyOrgAdmin(StaffOnlyMixin, admin.ModelAdmin):
                     raise ActionRefused("未知操作")
             except ActionRefused as e:
                 messages.error(request, str(e))
-        accounts = [{"user": u, "roles": "、".join(g.name for g in u.groups.all() if g.name in tp_accounts.TP_ROLES)}
+        tp_groups = set(roles.groups(*roles.THIRD_PARTY).values_list("pk", flat=True))
+        accounts = [{"user": u, "roles": "、".join(g.name for g in u.groups.all() if g.pk in tp_groups)}
                     for u in tp_accounts.org_accounts(request.user, org).prefetch_related("groups")]
         return TemplateResponse(request, "dispatch/org_accounts.html", self._context(
             request, f"第三方调解组织：{org.name}", org=org, form=form, accounts=accounts,
-            roles=tp_accounts.TP_ROLES, figures=figures.org_figures([org.pk])[org.pk]))
+            roles=roles.choices(*roles.THIRD_PARTY), figures=figures.org_figures([org.pk])[org.pk]))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from django import forms
 
+from accounts import roles
 from lowcode.forms import bound_form
 from lowcode.registry import get_dictionary
 from orgs.models import Region
@@ -72,15 +73,19 @@ class OrgForm(Styled):
     def __init__(self, *args, regions=None, **kwargs):
         super().__init__(*args, **kwargs)
         if regions is not None:
-            self.fields["region"].queryset = regions.filter(level__lte=2)
+            self.fields["region"].queryset = regions.filter(level__lte=Region.Level.STREET)
 
 
 class AccountForm(Styled):
     username = forms.CharField(label="账号", max_length=150)
     display_name = forms.CharField(label="姓名", max_length=32)
     mobile = forms.CharField(label="手机号", max_length=20, required=False)
-    role = forms.ChoiceField(label="角色", choices=[("第三方调解员", "第三方调解员"), ("第三方组织管理员", "第三方组织管理员")])
+    role = forms.ChoiceField(label="角色", choices=())
     password = forms.CharField(label="初始密码", widget=forms.PasswordInput(render_value=False))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = roles.choices(roles.TP_MEDIATOR, roles.TP_ADMIN)
 
 
 class VerifyForm(forms.Form):

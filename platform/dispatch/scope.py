@@ -11,13 +11,10 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from accounts import roles
 from accounts.scope import scope_q
 from dispatch.models import Bid, DispatchOrder, Voucher, phase_q
 from orgs.models import Organization
-
-TP_ADMIN_ROLE = "第三方组织管理员"
-TP_MEDIATOR_ROLE = "第三方调解员"
-
 
 def third_party_org(user):
     """The user's third-party organisation (active), or None."""
@@ -34,7 +31,7 @@ def is_third_party(user) -> bool:
 
 
 def is_org_admin(user) -> bool:
-    return is_third_party(user) and user.groups.filter(name=TP_ADMIN_ROLE).exists()
+    return is_third_party(user) and roles.has_role(user, roles.TP_ADMIN)
 
 
 def staff_orders(user, qs: QuerySet | None = None) -> QuerySet:

@@ -13,6 +13,7 @@ from cases.handling_forms import PLEASE_CHOOSE, datetime_widget
 from cases.models import Case, Party
 from lowcode import registry
 from lowcode.forms import apply_core_overrides, bound_form, build_form_class, visible_sections
+from orgs.models import Region
 
 SCREEN = "h5"
 
@@ -97,10 +98,10 @@ def case_form_class(user, case_type: str, roles: tuple[str, ...]) -> type[forms.
             self.fields["case_type"].widget = forms.HiddenInput()
             self.fields["case_type"].initial = case_type
             region = self.fields["region"]
-            region.queryset = regions_for(user).filter(level__gte=3)
+            region.queryset = regions_for(user).filter(level__gte=Region.CASE_LEVEL)
             region.empty_label = PLEASE_CHOOSE
             if not self.is_bound and not self.initial.get("region") and user.region_id \
-                    and user.region.level >= 3:
+                    and user.region.holds_cases:
                 self.initial["region"] = user.region_id  # the ModelForm's initial wins over the field's
             style_form(self)
 

@@ -101,11 +101,11 @@ class MetaModelAdmin(ScopedAdminMixin, admin.ModelAdmin):
         return registry.entity_config(self.entity)
 
     def get_roles(self, request) -> tuple[str, ...]:
-        """Role names used to pick per-role layouts and lists (cached on the request)."""
-        if not hasattr(request, "_lowcode_roles"):
-            request._lowcode_roles = tuple(request.user.groups.values_list("name", flat=True)) \
-                if request.user.is_authenticated else ()
-        return request._lowcode_roles
+        """Role codes used to pick per-role layouts and lists: the user model's ``role_codes``
+        (stable codes, not group names — a renamed role keeps its layouts)."""
+        if not request.user.is_authenticated:
+            return ()
+        return tuple(getattr(request.user, "role_codes", ()))
 
     def can_see_sensitive(self, request) -> bool:
         return request.user.is_superuser

@@ -257,8 +257,9 @@ class Workflow(MetaRecord):
       — a state with "review" is a review step (its outgoing transitions are the decisions);
         "closed" states stop the handling clock.
     transitions: [{"action": "提交结果", "from": ["mediating"], "to": "pending_review",
-      "roles": ["社区调解员"], "condition": "", "form": "result", "decision": "", "opinion": false}]
-      — "decision" (approve / return / reject) marks a review decision; "opinion" makes an opinion
+      "roles": ["mediator"], "condition": "", "form": "result", "decision": "", "opinion": false}]
+      — "roles" are role codes (accounts.Role, never display names); "decision" (approve / return /
+        reject) marks a review decision; "opinion" makes an opinion
         required; "form" names the data the action collects; "effects" names domain side effects.
     timers: [{"state": "pending_review", "remind_after_hours": 24, "escalate_after_hours": 48},
              {"state": "mediating", "stale_after_days": 7}]"""

@@ -24,8 +24,14 @@ def grant_role_rights(app_label: str):
         path = settings.BASE_DIR / "fixtures" / "roles.yaml"
         if not path.exists():
             return
+        try:  # roles are found by code once accounts.Role exists (a renamed role keeps its rights)
+            apps.get_model("accounts", "Role")
+            by_code = True
+        except LookupError:
+            by_code = False
         for role in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
-            group = Group.objects.filter(name=role["name"]).first()
+            found = Group.objects.filter(role__code=role["code"]) if by_code else Group.objects.filter(name=role["name"])
+            group = found.first()
             codes = [p.split(".", 1)[1] for p in role.get("permissions", []) if p.startswith(app_label + ".")]
             if group is not None and codes:
                 group.permissions.add(*Permission.objects.filter(content_type__app_label=app_label,

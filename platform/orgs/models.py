@@ -9,10 +9,19 @@ from django.db import models
 
 class Region(models.Model):
     class Level(models.IntegerChoices):
+        """The one place region levels are named: code compares levels through these, never
+        through bare numbers (a lower number is a higher level)."""
         DISTRICT = 1, "区"
         STREET = 2, "街道/镇"
         COMMUNITY = 3, "社区/村"
         GRID = 4, "网格"
+
+    # A case belongs to a community or a grid: where cases are registered and handled first.
+    CASE_LEVEL = Level.COMMUNITY
+    # Ranks of users beside the tree: a superuser acts above the district; a user without a
+    # region (a third party) below every level.
+    ABOVE_ALL = 0
+    BELOW_ALL = 99
 
     code = models.CharField("区划代码", max_length=32, unique=True)
     name = models.CharField("名称", max_length=64)
@@ -32,6 +41,11 @@ class Region(models.Model):
     def save(self, *args, **kwargs):
         self.path = (self.parent.path if self.parent_id else "") + self.code + "/"
         super().save(*args, **kwargs)
+
+    @property
+    def holds_cases(self) -> bool:
+        """Whether a case may belong to this region (community or grid)."""
+        return self.level >= self.CASE_LEVEL
 
     @property
     def full_name(self) -> str:

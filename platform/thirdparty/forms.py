@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from django import forms
 
+from accounts import roles
 from cases.forms import party_form_for
 from cases.handling_forms import bootstrap  # noqa: F401 - the PC views style their forms with it
 from cases.handling_forms import dictionary_choices
 from dispatch.models import Bid
-from dispatch.scope import TP_MEDIATOR_ROLE
 from thirdparty.models import OrgProfile
 
 
@@ -69,7 +69,7 @@ class SignUpForm(forms.Form):
 
             self.fields["mediator"] = forms.ModelChoiceField(
                 label="承办调解员", empty_label="请选择",
-                queryset=User.objects.filter(organization=org, is_active=True, groups__name=TP_MEDIATOR_ROLE)
+                queryset=User.objects.filter(organization=org, is_active=True, groups__role__code=roles.TP_MEDIATOR)
                 .order_by("display_name", "username"))
             self.order_fields(["mediator"])
 

@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts import roles
 from cases import actions as case_actions
 from cases.actions import ActionRefused
 from cases.admin import can_see_sensitive
@@ -90,7 +91,7 @@ def mediators(request):
                     d = form.cleaned_data
                     account = tp_accounts.create_account(
                         user, org=org, username=d["username"], display_name=d["display_name"],
-                        mobile=d["mobile"], role=scope.TP_MEDIATOR_ROLE, password=d["password"], request=request)
+                        mobile=d["mobile"], role=roles.TP_MEDIATOR, password=d["password"], request=request)
                     if not d["active"] and account.is_active:
                         tp_accounts.set_account_active(user, account, False, request=request)
                     messages.success(request, f"已添加调解员 {account}（{'已启用' if account.is_active else '未启用'}）")

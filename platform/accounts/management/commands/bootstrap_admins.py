@@ -18,9 +18,10 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from accounts import separation
+from accounts import roles, separation
 
-ROLES = (("sysadmin", "系统管理员"), ("secadmin", "安全管理员"), ("auditor", "审计管理员"))
+# command option → the management role's code
+ROLES = (("sysadmin", roles.SYSADMIN), ("secadmin", roles.SECADMIN), ("auditor", roles.AUDITOR))
 
 
 def random_password(length: int = 16) -> str:
@@ -68,7 +69,7 @@ class Command(BaseCommand):
                 raise CommandError(f"组织“{opts['organization']}”不存在")
 
         with transaction.atomic():
-            roles, report = separation.sync_roles()
+            role_groups, report = separation.sync_roles()
             for line in report:
                 self.stdout.write(line)
             if opts["demote_superusers"]:
@@ -88,8 +89,8 @@ class Command(BaseCommand):
                 self._audit(u, action="close")
                 self.stdout.write(f"已停用账号：{u.username}")
             printed = []
-            for key, role_name in ROLES:
-                printed.append(self._ensure(User, names[key], roles[role_name], region if key == "sysadmin" else None,
+            for key, code in ROLES:
+                printed.append(self._ensure(User, names[key], role_groups[code], region if key == "sysadmin" else None,
                                             org, opts["reset_password"]))
 
         left = list(User.objects.filter(is_superuser=True).values_list("username", flat=True))
