@@ -1,5 +1,5 @@
-"""The "同一案件 / 相似案件" panels on the case and clue detail pages (registered on the panel lists
-``cases.admin_blocks.DETAIL_PANELS`` and ``clues.admin.DETAIL_PANELS``). Only records in the
+"""The "同一案件 / 相似案件" panels on the case and clue detail pages (the UI slots
+``cases.detail_panels`` and ``clues.detail_panels``). Only records in the
 user's scope are listed; confirm / reject lead to a confirmation page (extensions.dedup.admin)."""
 from __future__ import annotations
 
@@ -73,10 +73,7 @@ def clue_panel(request, clue) -> list:
 
 
 def register() -> None:
-    from cases import admin_blocks
-    from clues import admin as clue_admin
+    from lowcode import slots
 
-    if case_panel not in admin_blocks.DETAIL_PANELS:
-        admin_blocks.DETAIL_PANELS.append(case_panel)
-    if clue_panel not in clue_admin.DETAIL_PANELS:
-        clue_admin.DETAIL_PANELS.append(clue_panel)
+    slots.add("cases.detail_panels", case_panel, order=10)  # before the 升级预警 panel
+    slots.add("clues.detail_panels", clue_panel, order=10)

@@ -8,23 +8,20 @@ class EscalationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        """Subscribe to the engine hooks and register on the case screens' extension points
-        (detail panels, list column and filter, workbench block)."""
+        """Subscribe to the engine hooks and fill the case screens' UI slots (detail panel, list
+        column and filter, workbench card)."""
         from django.db.models.signals import post_migrate
 
-        from cases import admin as case_admin
-        from cases import admin_blocks, admin_workbench
         from extensions.escalation import caselist, panels, subscribers, workbench
+        from lowcode import slots
 
         subscribers.install()
         _register_kinds()
-        for registry, item in ((admin_blocks.DETAIL_PANELS, panels.case_blocks),
-                               (admin_workbench.WORKBENCH_PANELS, workbench.panel),
-                               (case_admin.LIST_COLUMNS, caselist.warning_column),
-                               (case_admin.LIST_FILTERS, caselist.CaseWarningFilter),
-                               (case_admin.LIST_SELECT_RELATED, "warning")):
-            if item not in registry:
-                registry.append(item)
+        slots.add("cases.detail_panels", panels.case_blocks, order=20)  # after 同一案件 / 相似案件
+        slots.add("cases.workbench_panels", workbench.panel, order=20)  # after 部门转办
+        slots.add("cases.list_columns", caselist.warning_column)
+        slots.add("cases.list_filters", caselist.CaseWarningFilter)
+        slots.add("cases.list_select_related", "warning")
         post_migrate.connect(_load_defaults, sender=self, dispatch_uid="escalation-defaults")
 
 

@@ -1,4 +1,4 @@
-"""预警 column and filter on the case list (cases.admin.LIST_COLUMNS / LIST_FILTERS)."""
+"""预警 column and filter on the case list (UI slots cases.list_columns / cases.list_filters)."""
 from __future__ import annotations
 
 import time

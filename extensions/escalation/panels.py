@@ -1,4 +1,4 @@
-"""The 升级预警 panel on the case detail page (registered on cases.admin_blocks.DETAIL_PANELS):
+"""The 升级预警 panel on the case detail page (UI slot cases.detail_panels):
 the current colour, who takes charge, the reasons and facts, and the warning history. The case
 page itself is already scoped; the panel shows only this case's own rows."""
 from __future__ import annotations

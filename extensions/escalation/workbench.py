@@ -1,4 +1,4 @@
-"""The 升级预警 block on the PC workbench (cases.admin_workbench.WORKBENCH_PANELS): how many open
+"""The 升级预警 block on the PC workbench (UI slot cases.workbench_panels): how many open
 cases in the user's scope hold each colour, and the latest colour changes."""
 from __future__ import annotations
 

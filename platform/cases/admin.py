@@ -13,6 +13,7 @@ from cases.admin_library import CaseFileAdmin, archive_selected, tag_selected
 from cases.admin_review import ReviewAdmin
 from cases.forms import party_form_for
 from cases.models import Case, CaseFile, Party, Review
+from lowcode import slots
 from lowcode.excel_admin import ExcelAdminMixin
 from lowcode.modeladmin import MetaModelAdmin, ScopedAdminMixin, current_request, set_current_request
 from lowcode.registry import get_meta
@@ -64,14 +65,6 @@ class OverdueFilter(admin.SimpleListFilter):
         if self.value() == "no":
             return queryset.exclude(workbench.overdue_q())
         return queryset
-
-
-#: Extension columns and filters on the case list (e.g. extensions.escalation: 预警等级), appended
-#: by extensions in their AppConfig.ready: columns are callables ``(case) -> cell`` decorated with
-#: ``admin.display``; filters are ``SimpleListFilter`` classes. Rows are already in the user's scope.
-LIST_COLUMNS: list = []
-LIST_FILTERS: list = []
-LIST_SELECT_RELATED: list = []  # what those columns read (one join, not one query per row)
 
 
 @admin.register(Case)
@@ -132,14 +125,15 @@ class CaseAdmin(ExcelAdminMixin, MetaModelAdmin, SimpleHistoryAdmin):
             return queryset.filter(**found).distinct(), True
         return super().get_search_results(request, queryset, search_term)
 
+    # extensions' columns and filters (e.g. 预警等级) come through the slots declared in cases.apps
     def get_list_filter(self, request):
-        return [*super().get_list_filter(request), OverdueFilter, *LIST_FILTERS]
+        return [*super().get_list_filter(request), OverdueFilter, *slots.items("cases.list_filters")]
 
     def get_list_display(self, request):
-        return [*super().get_list_display(request), *LIST_COLUMNS]
+        return [*super().get_list_display(request), *slots.items("cases.list_columns")]
 
     def get_list_select_related(self, request):
-        return [*self.list_select_related, *LIST_SELECT_RELATED]
+        return [*self.list_select_related, *slots.items("cases.list_select_related")]
 
     # -- detail page: handling records below the layout, and the handling buttons --------
     def detail_extra_blocks(self, request, obj):

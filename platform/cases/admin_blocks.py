@@ -115,14 +115,11 @@ def trace_block(case: Case):
     return ("案件轨迹", ["时间", "类别", "内容", "操作人", "状态变化"], rows)
 
 
-#: Extension panels on the case detail page: callables ``(request, case) -> [block, …]`` that
-#: extensions (e.g. extensions.dedup: 同一案件 / 相似案件) append in their AppConfig.ready. Each
-#: provider applies the row scope of ``request.user`` itself.
-DETAIL_PANELS: list = []
-
-
 def extension_blocks(request, obj) -> list:
-    return [block for provider in DETAIL_PANELS for block in provider(request, obj)]
+    """The blocks extensions add below the case detail (slot ``cases.detail_panels``, e.g. 同一案件)."""
+    from lowcode import slots
+
+    return [block for provider in slots.items("cases.detail_panels") for block in provider(request, obj)]
 
 
 def handling_blocks(case: Case, see_sensitive: bool):

@@ -9,15 +9,11 @@ from django.utils import timezone
 
 from cases import states, workbench
 from cases.admin_blocks import label
+from lowcode import slots
 from lowcode.registry import format_when
 from notices.actions import readable, unread_count
 
 LIST_SIZE = 10
-
-#: Extension panels on the workbench: callables ``(request) -> safe HTML`` that extensions (e.g.
-#: extensions.escalation: 升级预警) append in their AppConfig.ready; each applies the user's scope.
-WORKBENCH_PANELS: list = []
-
 
 def workbench_context(request, notice_count: int | None = None) -> dict:
     user = request.user
@@ -66,7 +62,7 @@ def workbench_context(request, notice_count: int | None = None) -> dict:
         "case_list_url": reverse("admin:cases_case_changelist"),
         "overdue_list_url": reverse("admin:cases_case_changelist") + "?overdue=yes",
         "notice_list_url": reverse("admin:notices_notice_changelist") + "?read=unread",
-        "extension_panels": [panel(request) for panel in WORKBENCH_PANELS],
+        "extension_panels": [panel(request) for panel in slots.items("cases.workbench_panels")],
     }
 
 

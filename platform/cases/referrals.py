@@ -206,7 +206,7 @@ def referrals_block(case: Case):
     return ("部门转办", ["方式", "承办部门", "转办事由", "转办人", "转办时间", "状态", "办理反馈", "反馈时间"], rows)
 
 
-# --- workbench panel (cases.admin_workbench.WORKBENCH_PANELS) ------------------------------------
+# --- workbench panel (slot cases.workbench_panels) ------------------------------------------------
 PANEL_SIZE = 8
 
 

@@ -33,6 +33,7 @@ from cases.admin import can_see_sensitive, identity_lookup
 from cases.admin_blocks import label
 from clues import actions, quality, redact
 from clues.models import Channel, Clue, IngestBatch, RawRecord, Rejection
+from lowcode import slots
 from lowcode.lists import BoundedDateFieldListFilter
 from lowcode.modeladmin import ScopedAdminMixin, current_request, set_current_request
 from orgs.models import Region
@@ -204,10 +205,6 @@ def close_selected(model_admin, request, queryset):
 
 
 # --- 线索库 ---------------------------------------------------------------------------------------
-#: Extension panels on the clue detail page: callables ``(request, clue) -> [block, …]`` (blocks
-#: as cases.admin_blocks: title, headers, rows) that extensions append in AppConfig.ready; each
-#: provider applies the row scope of ``request.user`` itself.
-DETAIL_PANELS: list = []
 
 
 @admin.register(Clue)
@@ -257,10 +254,11 @@ class ClueAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         set_current_request(request)
-        obj = self.get_object(request, object_id) if object_id and DETAIL_PANELS else None
+        panels = slots.items("clues.detail_panels")  # e.g. 同一案件 / 相似案件 (extensions.dedup)
+        obj = self.get_object(request, object_id) if object_id and panels else None
         if obj is not None:
             extra_context = {**(extra_context or {}),
-                             "extra_blocks": [b for provider in DETAIL_PANELS for b in provider(request, obj)]}
+                             "extra_blocks": [b for provider in panels for b in provider(request, obj)]}
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def _sensitive(self) -> bool:

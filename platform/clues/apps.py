@@ -7,6 +7,10 @@ class CluesConfig(AppConfig):
 
     def ready(self):
         from clues import signals  # noqa: F401  (records_changed hook for single clue saves)
+        from lowcode import slots
+
+        slots.declare("clues.detail_panels", "callable (request, clue) -> [(title, headers, rows), …] below "
+                      "the clue detail; it applies the user's scope itself")
         from clues.rules import RULES_KIND
         from lowcode.metakinds import register
 
