@@ -18,7 +18,6 @@ import datetime as dt
 import io
 import logging
 import os
-import re
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -41,11 +40,11 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from lowcode import expressions, lists, registry
-from lowcode.forms import expression_values, formfield_for
+from lowcode import lists, registry
+from lowcode.fieldtypes import BLANK_CHOICE, NUMERIC_ID_MESSAGE  # noqa: F401 (domain hooks use the message)
+from lowcode.forms import formfield_for
 from lowcode.registry import EntityMeta, FieldSpec
 from secure import audit
-from secure.crypto import normalise
 from secure.masking import mask
 from secure.spreadsheet import FORMULA_PREFIXES, max_export_rows, neutralise  # noqa: F401 (re-exported for domain exports)
 
@@ -56,19 +55,9 @@ HELP_SHEET = "填写说明"
 LIST_SHEET = "下拉选项"
 REQUIRED_MARK = "*"
 MULTI_JOIN = "、"
-MULTI_SPLIT = re.compile(r"[、,，;；\n]+")
-TRUE_WORDS = {"是", "y", "yes", "true", "1", "√", "✓", "对"}
-FALSE_WORDS = {"否", "n", "no", "false", "0", "×", "不是"}
-NUMERIC_ID_MESSAGE = "证件号码被 Excel 存成了数字（末几位可能已丢失），请把该列设置为“文本”格式后重新填写"
 XLSX_TYPES = {".xlsx", ".xlsm"}
 EMPTY = (None, "", [])
 _MISSING = object()
-
-TYPE_NOTES = {
-    "data": "文本", "long_text": "文本", "address": "文本", "int": "整数", "decimal": "数字",
-    "date": "日期", "datetime": "日期时间", "select": "单选", "multi_select": "多选",
-    "check": "是/否", "id_number": "身份证号", "phone": "电话", "region": "区域", "user": "用户",
-}
 
 
 class ImportFileError(Exception):
@@ -253,8 +242,9 @@ def _applies(spec: FieldSpec, chain: set[str] | None) -> bool:
 
 
 class MetaWidget(widgets.Widget):
-    """Converts one cell of one metadata field: label → code, 是/否 → bool, then the field's
-    form field cleans it (same rules and messages as the edit screen)."""
+    """Converts one cell of one metadata field: the field type reads the cell (FieldType.parse_cell:
+    是/否 → bool, several values → a list …), labels become codes, then the field's form field
+    cleans it (same rules and messages as the edit screen)."""
 
     def __init__(self, meta: EntityMeta, spec: FieldSpec, lookup: Lookup | None, default: Any = _MISSING):
         super().__init__(coerce_to_string=False)
@@ -262,41 +252,27 @@ class MetaWidget(widgets.Widget):
         self.formfield = formfield_for(meta, spec)
         self.formfield.disabled = False  # read-only fields are not imported at all
         if lookup is not None and not spec.dictionary and isinstance(self.formfield, forms.ChoiceField):
-            self.formfield.choices = [("", "---------")] + lookup.choices
+            self.formfield.choices = [BLANK_CHOICE] + lookup.choices
 
     def __deepcopy__(self, memo):  # shared, read-only; Resource() deep-copies its fields
         return self
 
     def clean(self, value, row=None, **kwargs):
         spec = self.spec
-        if spec.fieldtype == "id_number" and isinstance(value, (int, float)) and not isinstance(value, bool):
-            raise ValueError(NUMERIC_ID_MESSAGE)
-        text = value if isinstance(value, (dt.date, dt.datetime)) and spec.fieldtype in ("date", "datetime") \
-            else cell_text(value)
+        text = cell_text(value)
         if text in EMPTY:
             if self.default is not _MISSING:
                 return self.default
-            text = spec.default if spec.default else ""
+            value = text = spec.default if spec.default else ""
         try:
-            return self._clean(text)
+            return self._clean(spec.type.parse_cell(value, text, spec))
         except ValidationError as exc:
             raise ValueError(_messages(exc)) from None
 
     def _clean(self, text: Any) -> Any:
         spec, ff = self.spec, self.formfield
-        if spec.fieldtype == "check":
-            word = str(text).strip().lower()
-            if word in ("",) or word in FALSE_WORDS:
-                return False
-            if word in TRUE_WORDS:
-                return True
-            raise ValidationError(f"“{spec.label}”请填写“是”或“否”")
-        if spec.fieldtype == "multi_select":
-            parts = [p.strip() for p in MULTI_SPLIT.split(str(text)) if p.strip()]
-            codes = [self._resolve(p) for p in parts]
-            return ff.clean(codes)
-        if spec.fieldtype in ("id_number", "phone"):
-            text = normalise(str(text), spec.fieldtype)
+        if isinstance(text, list):  # several values in one cell
+            return ff.clean([self._resolve(p) for p in text])
         if self.lookup is not None and text not in EMPTY:
             resolved = self.lookup.resolve(text)
             if resolved is _MISSING:
@@ -316,14 +292,10 @@ class MetaWidget(widgets.Widget):
     def render(self, value, obj=None, **kwargs):
         if value in EMPTY:
             return None
-        spec = self.spec
-        if spec.fieldtype in ("int",) and isinstance(value, (int, Decimal, float)):
-            return int(value)
-        if spec.fieldtype == "decimal" and isinstance(value, (int, Decimal, float)):
-            return Decimal(str(value))
         if isinstance(value, models.Model):
             return str(value)
-        return self.meta.display_value(spec, value)
+        cell = self.spec.type.format_cell(value) if self.spec.type.format_cell else None
+        return cell if cell is not None else self.meta.display_value(self.spec, value)
 
 
 class MetaField(ie_fields.Field):
@@ -443,21 +415,14 @@ class MetaResource(resources.ModelResource):
                 else:
                     add(f.column_name, f"“{spec.label}”为必填项，但文件中没有这一列（请下载“{scope_label or '对应'}”的导入模板）")
 
-        # 3. conditional visibility / required-if, as MetaFormMixin.clean does
-        values = expression_values(meta, ctx.values)
-        for f in fields:
-            spec = f.spec
-            if not (spec.depends_on or spec.mandatory_depends_on) or not _applies(spec, chain):
-                continue
-            if spec.depends_on and not expressions.holds(spec.depends_on, values):
-                ctx.values[spec.code] = None
-                errors.pop(f.column_name, None)
-                continue
-            must = (spec.reqd and spec.depends_on) or (
-                spec.mandatory_depends_on and expressions.holds(spec.mandatory_depends_on, values))
-            if must and ctx.values.get(spec.code) in EMPTY and f.column_name not in errors:
-                reason = f"（条件：{spec.mandatory_depends_on}）" if spec.mandatory_depends_on else ""
-                add(f.column_name, f"“{spec.label}”为必填项{reason}")
+        # 3. conditional visibility / required-if: the very check of MetaFormMixin.clean
+        hidden, missing = meta.check_conditions(ctx.values, [c for c, f in by_code.items() if _applies(f.spec, chain)])
+        for code in hidden:
+            ctx.values[code] = None
+            errors.pop(by_code[code].column_name, None)
+        for code, message in missing.items():
+            if by_code[code].column_name not in errors:
+                add(by_code[code].column_name, message)
 
         # 4. the domain's own checks (its columns, cross-field rules, permissions)
         for label, msgs in (self.hooks.validate_row(ctx) or {}).items():
@@ -510,11 +475,9 @@ class MetaResource(resources.ModelResource):
 
 
 def importable(spec: FieldSpec, lookup: Lookup | None = None) -> bool:
-    if not spec.in_import or spec.hidden or spec.read_only or spec.fieldtype == "file":
-        return False
-    if spec.fieldtype in ("region", "user") and not spec.dictionary and lookup is None:
-        return False
-    return True
+    """A column of imports: filled by users (FieldSpec.importable), and a choice's values known
+    (a dictionary, or the domain's look-up, e.g. regions)."""
+    return spec.importable and not (spec.type.choice and not spec.dictionary and lookup is None)
 
 
 class _Plan:
@@ -526,9 +489,9 @@ class _Plan:
         self.config = registry.entity_config(entity)
         self.lookups: dict[str, Lookup | None] = {}
         for spec in self.meta.fields.values():
-            if spec.dictionary and spec.fieldtype in ("select", "multi_select", "region", "user"):
+            if spec.type.choice and spec.dictionary:
                 self.lookups[spec.code] = _dictionary_lookup(self.meta, spec)
-            elif spec.fieldtype in ("region", "user", "select"):
+            elif spec.type.choice == "one":
                 self.lookups[spec.code] = hooks.lookup(spec) if purpose != "export" else None
         defaults = hooks.row_defaults() if purpose != "export" else {}
         self.defaults = {k: v for k, v in defaults.items() if v not in EMPTY}
@@ -540,7 +503,7 @@ class _Plan:
                 related = set(meta.scope_chain(scope)) | set(
                     lists.descendants(meta, self.config.scope_dictionary, scope))
             self.specs = [f for f in meta.fields.values()
-                          if not f.hidden and f.fieldtype != "file"
+                          if not f.hidden and not f.type.upload
                           and (f.in_import or f.code in hooks.export_also) and _applies(f, related)]
         else:
             specs = meta.fields_for(scope) if purpose == "template" else list(meta.fields.values())
@@ -551,7 +514,7 @@ class _Plan:
 
     def required(self, spec: FieldSpec) -> bool:
         """Must the user fill this column (no default would fill it)?"""
-        return spec.reqd and not spec.depends_on and not spec.default and spec.code not in self.defaults
+        return spec.required_always and not spec.default and spec.code not in self.defaults
 
     def resource(self, row_numbers=None) -> MetaResource:
         attrs: dict[str, Any] = {}
@@ -882,50 +845,12 @@ def run_import(entity: str, table: Table, hooks: ExcelHooks | None = None, *,
 
 
 # --- template --------------------------------------------------------------------------
-def _number_range(spec: FieldSpec) -> str:
-    lo, hi = spec.min_value, spec.max_value
-    fmt = (lambda v: str(int(v)) if Decimal(str(v)) == Decimal(str(v)).to_integral_value() else str(v))
-    if lo is not None and hi is not None:
-        return f"范围 {fmt(lo)}～{fmt(hi)}"
-    if lo is not None:
-        return f"不小于 {fmt(lo)}"
-    if hi is not None:
-        return f"不大于 {fmt(hi)}"
-    return ""
-
-
 def _spec_note(plan: _Plan, spec: FieldSpec, lookup: Lookup | None) -> str:
-    parts = []
-    t = spec.fieldtype
-    if lookup is not None and t in ("select", "region", "user"):
-        shown = lookup.labels[:20]
-        more = f"等 {len(lookup.labels)} 项" if len(lookup.labels) > 20 else ""
-        parts.append("从下拉列表选择：" + MULTI_JOIN.join(shown) + more)
-    elif t == "multi_select" and lookup is not None:
-        parts.append("可填多个，用“、”分隔：" + MULTI_JOIN.join(lookup.labels[:20]))
-    elif t == "check":
-        parts.append("填写“是”或“否”")
-    elif t in ("int", "decimal"):
-        kind = "整数" if t == "int" else "数字"
-        rng = _number_range(spec)
-        places = f"，最多 {spec.precision} 位小数" if t == "decimal" and spec.precision is not None else ""
-        parts.append(kind + (f"，{rng}" if rng else "") + places)
-    elif t == "date":
-        parts.append("格式 YYYY-MM-DD，如 2026-01-31")
-    elif t == "datetime":
-        parts.append("格式 YYYY-MM-DD HH:MM，如 2026-01-31 09:30")
-    elif t == "id_number":
-        parts.append("18 位居民身份证号码（请保持单元格为文本格式）")
-    elif t == "phone":
-        parts.append("手机号 11 位，或带区号的固定电话")
-    if spec.max_length and t in ("data", "long_text", "address"):
-        parts.append(f"最多 {spec.max_length} 个字")
+    """填写要求 of a column: its type's note, then what the FieldDef adds."""
+    parts = [spec.type.excel_note(spec, lookup.labels if lookup is not None else None)]
     if spec.pattern:
         parts.append(spec.pattern_message or "须符合规定格式")
-    if spec.mandatory_depends_on:
-        parts.append(f"当 {spec.mandatory_depends_on} 时必填")
-    if spec.depends_on:
-        parts.append(f"仅当 {spec.depends_on} 时填写")
+    parts += spec.condition_notes()
     if spec.code in plan.defaults:
         parts.append(f"不填则为：{lookup.label(plan.defaults[spec.code]) if lookup else plan.defaults[spec.code]}")
     elif spec.default:
@@ -937,13 +862,13 @@ def _spec_note(plan: _Plan, spec: FieldSpec, lookup: Lookup | None) -> str:
         parts.append(f"仅适用于：{MULTI_JOIN.join(labels)}")
     if spec.description:
         parts.append(spec.description)
-    return "；".join(parts)
+    return "；".join(p for p in parts if p)
 
 
 def _required_text(plan: _Plan, spec: FieldSpec) -> str:
     if plan.required(spec):
         return "必填"
-    if spec.mandatory_depends_on or (spec.reqd and spec.depends_on):
+    if spec.conditionally_required:
         return "条件必填"
     return "选填"
 
@@ -986,19 +911,14 @@ def template_workbook(entity: str, hooks: ExcelHooks | None = None, scope: str |
         if spec.code == config.scope_field and scope and spec.dictionary:
             subtree = set(lists.descendants(meta, spec.dictionary, scope))
             lookup = _dictionary_lookup(meta, spec, subtree)
-        choices: list[str] = []
-        strict = True
-        if spec.fieldtype == "check":
-            choices = ["是", "否"]
-        elif lookup is not None and spec.fieldtype in ("select", "multi_select", "region", "user"):
-            choices = list(lookup.labels)
-            strict = spec.fieldtype != "multi_select"
-        number_format = {"date": "yyyy-mm-dd", "datetime": "yyyy-mm-dd hh:mm"}.get(spec.fieldtype, "")
-        text = spec.fieldtype in ("data", "long_text", "address", "id_number", "phone")
-        columns.append((spec.label, plan.required(spec), TYPE_NOTES.get(spec.fieldtype, spec.type.label),
-                        _spec_note(plan, spec, lookup), choices, strict, text, number_format))
-        help_rows.append([spec.label, _required_text(plan, spec), TYPE_NOTES.get(spec.fieldtype, spec.type.label),
-                          _spec_note(plan, spec, lookup)])
+        ftype = spec.type
+        choices, strict = list(ftype.cell_choices), True
+        if not choices and lookup is not None and ftype.choice:
+            choices, strict = list(lookup.labels), ftype.choice != "many"
+        note = _spec_note(plan, spec, lookup)
+        columns.append((spec.label, plan.required(spec), ftype.excel_label, note, choices, strict, ftype.text,
+                        ftype.excel_format))
+        help_rows.append([spec.label, _required_text(plan, spec), ftype.excel_label, note])
     for col in plan.hook_columns:
         columns.append((col.label, col.required, col.kind, col.note, list(col.choices), True, col.text, ""))
         help_rows.append([col.label, "必填" if col.required else "选填", col.kind, col.note])

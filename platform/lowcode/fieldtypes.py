@@ -174,19 +174,28 @@ def check_date(value: dt.date | None) -> dt.date | None:
     return value
 
 
-def parse_filter_value(fieldtype: str, raw: str):
-    """A range-filter bound from the URL: a finite number within NUMBER_LIMIT, or a date within
-    the accepted range; None when it is neither (the filter says so and ignores it)."""
-    if fieldtype in ("int", "decimal"):
-        try:
-            number = Decimal(raw.strip())
-        except (InvalidOperation, ValueError):
-            return None
-        return float(number) if number.is_finite() and abs(number) <= NUMBER_LIMIT else None
+def parse_filter_number(raw: str):
+    """A range-filter bound from the URL: a finite number within NUMBER_LIMIT, else None (the
+    filter says so and ignores it)."""
+    try:
+        number = Decimal(raw.strip())
+    except (InvalidOperation, ValueError):
+        return None
+    return float(number) if number.is_finite() and abs(number) <= NUMBER_LIMIT else None
+
+
+def parse_filter_date(raw: str):
+    """A range-filter bound from the URL: a date within the accepted range, else None (never a
+    date the database cannot convert)."""
     try:
         return check_date(parse_date(raw.strip()[:10]))
     except ValueError:  # 2026-02-30: well formed, not a day
         return None
+
+
+def parse_filter_value(fieldtype: str, raw: str):
+    """A range-filter bound of a field of ``fieldtype`` (its FieldType.parse_filter)."""
+    return get(fieldtype).parse_filter(raw)
 
 
 def apply_bounds(field: forms.Field, *, multiline: bool | None = None, min_days=None,
@@ -244,17 +253,125 @@ def install_model_bounds() -> None:
             f.validators = current + [v for v in extra if v not in current]
 
 
+def format_when(value: Any) -> str:
+    """A date or datetime as screens show it (a datetime in local time, to the minute)."""
+    if isinstance(value, str):
+        value = parse_datetime(value) or value
+    if isinstance(value, dt.datetime):
+        if timezone.is_aware(value):
+            value = timezone.localtime(value)
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def coerce_for_expression(value: Any) -> Any:
+    """Values as expressions see them: numbers as numbers, dates as ISO strings."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+# --- what one field type means, everywhere ----------------------------------------------
+# A FieldType is one row of the registry and carries every behaviour of its kind of field: the
+# generated form field, how its FieldDef bounds apply, JSON storage, how it is shown, what
+# expressions see, its list filter, and its Excel column (type, note, cell parse and format).
+# Callers ask the type (``spec.type``); none of them compares type codes. ``spec`` arguments are
+# compiled FieldSpecs (lowcode.registry), read by attribute only.
+
+MULTI_SPLIT = re.compile(r"[、,，;；\n]+")
+TRUE_WORDS = {"是", "y", "yes", "true", "1", "√", "✓", "对"}
+FALSE_WORDS = {"否", "n", "no", "false", "0", "×", "不是"}
+NUMERIC_ID_MESSAGE = "证件号码被 Excel 存成了数字（末几位可能已丢失），请把该列设置为“文本”格式后重新填写"
+BLANK_CHOICE = ("", "---------")
+
+
+def _same(value):
+    return value
+
+
+def _cell_as_text(value, text: str, spec) -> Any:
+    return text
+
+
+def _no_note(spec, labels) -> str:
+    return ""
+
+
+def _until_inclusive(value) -> tuple[str, Any]:
+    return "lte", value
+
+
 @dataclass(frozen=True)
 class FieldType:
     code: str
     label: str
-    make_formfield: Callable[..., forms.Field]
-    to_json: Callable[[Any], Any] = lambda v: v
-    from_json: Callable[[Any], Any] = lambda v: v
-    filter_kind: str = ""  # "choice", "range", "bool" or "" (not filterable)
+    make_formfield: Callable[..., forms.Field]          # Django form-field kwargs → form field
+    to_json: Callable[[Any], Any] = _same               # cleaned value → JSON (the extra column)
+    from_json: Callable[[Any], Any] = _same
+    filter_kind: str = ""      # "choice", "range", "bool" or "" (not filterable)
     numeric: bool = False
+    # values are picked: "one" or "many" from a dictionary (or a domain's look-up, e.g. regions)
+    choice: str = ""
+    needs_dictionary: bool = False  # must be bound to a dictionary (FieldDef validation)
+    # what the FieldDef's 最小值/最大值/最大长度 bound: "int", "number", "days" (from today),
+    # "length", or "" (nothing)
+    bounds: str = ""
+    text: bool = False         # free text (an Excel text column; can show a masked value)
+    multiline: bool = False    # long text: line breaks allowed, long_text_max()
+    upload: bool = False       # a file: not sortable, no Excel column, no default value
+    css_class: str = ""        # Django admin's input class (the admin skin styles inputs by it)
+    display: Callable[[Any], str] = str                 # stored value → text on screens
+    to_expression: Callable[[Any], Any] = coerce_for_expression
+    parse_filter: Callable[[str], Any] = parse_filter_date     # a range filter's bound from the URL
+    filter_until: Callable[[Any], tuple[str, Any]] = _until_inclusive  # upper bound → (lookup, value)
+    filter_input: str = "text"  # <input type> of a range filter
+    # Excel: 类型 column of 填写说明 (default: label), 填写要求 (spec, choice labels or None),
+    # date column number format (text columns: "@", keeps leading zeros), a fixed drop-down, cell → form-field
+    # input (cell as read, its text, spec; raises ValidationError), value → cell (None: as shown)
+    excel_kind: str = ""
+    excel_note: Callable[[Any, list[str] | None], str] = _no_note
+    excel_format: str = ""
+    cell_choices: tuple[str, ...] = ()
+    parse_cell: Callable[[Any, str, Any], Any] = _cell_as_text
+    format_cell: Callable[[Any], Any] | None = None
+
+    @property
+    def sortable(self) -> bool:
+        return not self.upload and self.choice != "many"
+
+    @property
+    def excel_label(self) -> str:
+        return self.excel_kind or self.label
+
+    def formfield(self, spec, choices: list[tuple[str, str]] | None = None, **kw) -> forms.Field:
+        """The form field of ``spec``: its type's field with the FieldDef's bounds applied."""
+        if self.choice:
+            kw["choices"] = list(choices or []) if self.choice == "many" else [BLANK_CHOICE] + list(choices or [])
+        if self.bounds == "int":
+            kw.update({k: int(v) for k, v in (("min_value", spec.min_value), ("max_value", spec.max_value))
+                       if v is not None})
+        elif self.bounds == "number":
+            kw.update({k: v for k, v in (("min_value", spec.min_value), ("max_value", spec.max_value),
+                                         ("decimal_places", spec.precision)) if v is not None})
+        elif self.bounds == "length" and spec.max_length:
+            kw["max_length"] = spec.max_length
+        field = self.make_formfield(**kw)
+        if self.bounds == "days":  # 最小值/最大值 of a date: days from today
+            apply_bounds(field, min_days=spec.min_value, max_days=spec.max_value)
+        if self.css_class:
+            field.widget.attrs.setdefault("class", self.css_class)
+        return field
+
+    def bound_value(self, value):
+        """A FieldDef 最小值/最大值 as this type compares it."""
+        return int(value) if self.bounds == "int" and value is not None else value
 
 
+# -- form fields ------------------------------------------------------------------------
 def _text(**kw):
     return apply_bounds(forms.CharField(**kw))
 
@@ -302,6 +419,11 @@ def _phone(**kw):
     return apply_bounds(forms.CharField(validators=[validate_phone], max_length=20, **kw))
 
 
+def _file(**kw):
+    return forms.FileField(**kw)
+
+
+# -- JSON --------------------------------------------------------------------------------
 def _decimal_to_json(v):
     # JSON number (not a string) so range filters and sorting work in SQL on every database.
     return None if v in (None, "") else float(v)
@@ -328,38 +450,144 @@ def _datetime_from_json(v):
     return parse_datetime(v) if isinstance(v, str) else v
 
 
+def _list_to_json(v):
+    return list(v or [])
+
+
+def _yes_no(value) -> str:
+    return "是" if value else "否"
+
+
+# -- list filters -------------------------------------------------------------------------
+def _until_end_of_day(value) -> tuple[str, Any]:
+    return "lt", value + "T23:59:59.999999"  # "to 31 January" includes that whole day
+
+
+# -- Excel cells ----------------------------------------------------------------------------
+def _cell_keeps_date(value, text: str, spec) -> Any:
+    # a date cell is already a date; its text would lose nothing, but the form field reads both
+    return value if isinstance(value, dt.date) else text
+
+
+def _cell_yes_no(value, text: str, spec) -> bool:
+    word = str(text).strip().lower()
+    if word == "" or word in FALSE_WORDS:
+        return False
+    if word in TRUE_WORDS:
+        return True
+    raise ValidationError(f"“{spec.label}”请填写“是”或“否”")
+
+
+def _cell_many(value, text: str, spec) -> list[str]:
+    return [p.strip() for p in MULTI_SPLIT.split(str(text)) if p.strip()]
+
+
+def _cell_id_number(value, text: str, spec) -> str:
+    from secure.crypto import normalise
+
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise ValidationError(NUMERIC_ID_MESSAGE)
+    return normalise(str(text), "id_number")
+
+
+def _cell_phone(value, text: str, spec) -> str:
+    from secure.crypto import normalise
+
+    return normalise(str(text), "phone")
+
+
+def _int_cell(value):
+    return int(value) if isinstance(value, (int, Decimal, float)) else None
+
+
+def _decimal_cell(value):
+    return Decimal(str(value)) if isinstance(value, (int, Decimal, float)) else None
+
+
+def _number_text(value) -> str:
+    d = Decimal(str(value))
+    return str(int(d)) if d == d.to_integral_value() else str(value)
+
+
+def number_range(spec) -> str:
+    """最小值/最大值 of a number field in words (the Excel note)."""
+    lo, hi = spec.min_value, spec.max_value
+    if lo is not None and hi is not None:
+        return f"范围 {_number_text(lo)}～{_number_text(hi)}"
+    if lo is not None:
+        return f"不小于 {_number_text(lo)}"
+    if hi is not None:
+        return f"不大于 {_number_text(hi)}"
+    return ""
+
+
+def _note(text: str) -> Callable[[Any, Any], str]:
+    return lambda spec, labels: text
+
+
+def _note_number(kind: str, places: bool = False) -> Callable[[Any, Any], str]:
+    def note(spec, labels) -> str:
+        rng = number_range(spec)
+        places_text = f"，最多 {spec.precision} 位小数" if places and spec.precision is not None else ""
+        return kind + (f"，{rng}" if rng else "") + places_text
+    return note
+
+
+def _note_length(spec, labels) -> str:
+    return f"最多 {spec.max_length} 个字" if spec.max_length else ""
+
+
+def _note_pick_one(spec, labels) -> str:
+    if labels is None:
+        return ""
+    more = f"等 {len(labels)} 项" if len(labels) > 20 else ""
+    return "从下拉列表选择：" + "、".join(labels[:20]) + more
+
+
+def _note_pick_many(spec, labels) -> str:
+    return "" if labels is None else "可填多个，用“、”分隔：" + "、".join(labels[:20])
+
+
+_TEXT = dict(excel_kind="文本", text=True, bounds="length", css_class="vTextField", excel_note=_note_length)
+_NUMBER = dict(filter_kind="range", numeric=True, parse_filter=parse_filter_number, filter_input="number",
+               css_class="vIntegerField")
+_WHEN = dict(filter_kind="range", bounds="days", display=format_when, parse_cell=_cell_keeps_date,
+             filter_input="date")
+_PICK_ONE = dict(filter_kind="choice", choice="one", excel_note=_note_pick_one)
+
 REGISTRY: dict[str, FieldType] = {
     t.code: t
     for t in [
-        FieldType("data", "单行文本", _text, filter_kind=""),
-        FieldType("long_text", "多行文本", _long_text),
-        FieldType("int", "整数", _int, filter_kind="range", numeric=True),
-        FieldType("decimal", "小数", _decimal, _decimal_to_json, _decimal_from_json, "range", True),
-        FieldType("date", "日期", _date, _date_to_json, _date_from_json, "range"),
-        FieldType("datetime", "日期时间", _datetime, _date_to_json, _datetime_from_json, "range"),
-        FieldType("select", "单选（字典）", _select, filter_kind="choice"),
-        FieldType("multi_select", "多选（字典）", _multi, lambda v: list(v or []), filter_kind="choice"),
-        FieldType("check", "是/否", _check, bool, filter_kind="bool"),
-        FieldType("id_number", "身份证号", _id_number),
-        FieldType("phone", "电话", _phone),
-        FieldType("address", "地址", _text),
-        FieldType("region", "区域", _select, filter_kind="choice"),
-        FieldType("user", "用户", _select, filter_kind="choice"),
-        FieldType("file", "附件", lambda **kw: forms.FileField(**kw)),
+        FieldType("data", "单行文本", _text, **_TEXT),
+        FieldType("long_text", "多行文本", _long_text, **{**_TEXT, "css_class": "vLargeTextField"},
+                  multiline=True),
+        FieldType("int", "整数", _int, **_NUMBER, bounds="int", excel_note=_note_number("整数"),
+                  format_cell=_int_cell),
+        FieldType("decimal", "小数", _decimal, _decimal_to_json, _decimal_from_json, **_NUMBER, bounds="number",
+                  excel_kind="数字", excel_note=_note_number("数字", places=True), format_cell=_decimal_cell),
+        FieldType("date", "日期", _date, _date_to_json, _date_from_json, **_WHEN, css_class="vDateField",
+                  excel_note=_note("格式 YYYY-MM-DD，如 2026-01-31"), excel_format="yyyy-mm-dd"),
+        FieldType("datetime", "日期时间", _datetime, _date_to_json, _datetime_from_json, **_WHEN,
+                  filter_until=_until_end_of_day, excel_note=_note("格式 YYYY-MM-DD HH:MM，如 2026-01-31 09:30"),
+                  excel_format="yyyy-mm-dd hh:mm"),
+        FieldType("select", "单选（字典）", _select, **_PICK_ONE, needs_dictionary=True, excel_kind="单选"),
+        FieldType("multi_select", "多选（字典）", _multi, _list_to_json, filter_kind="choice", choice="many",
+                  needs_dictionary=True, excel_kind="多选", excel_note=_note_pick_many, parse_cell=_cell_many),
+        FieldType("check", "是/否", _check, bool, filter_kind="bool", display=_yes_no, cell_choices=("是", "否"),
+                  excel_note=_note("填写“是”或“否”"), parse_cell=_cell_yes_no),
+        FieldType("id_number", "身份证号", _id_number, text=True, css_class="vTextField",
+                  excel_note=_note("18 位居民身份证号码（请保持单元格为文本格式）"), parse_cell=_cell_id_number),
+        FieldType("phone", "电话", _phone, text=True, css_class="vTextField",
+                  excel_note=_note("手机号 11 位，或带区号的固定电话"), parse_cell=_cell_phone),
+        FieldType("address", "地址", _text, **_TEXT),
+        FieldType("region", "区域", _select, **_PICK_ONE),
+        FieldType("user", "用户", _select, **_PICK_ONE),
+        FieldType("file", "附件", _file, upload=True),
     ]
 }
 CHOICES = [(t.code, t.label) for t in REGISTRY.values()]
-DICTIONARY_TYPES = {"select", "multi_select"}
+DICTIONARY_TYPES = {t.code for t in REGISTRY.values() if t.needs_dictionary}
 
 
 def get(code: str) -> FieldType:
     return REGISTRY[code]
-
-
-def coerce_for_expression(value: Any) -> Any:
-    """Values as expressions see them: numbers as numbers, dates as ISO strings."""
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    return value

@@ -10,14 +10,11 @@ from django.core.exceptions import ValidationError
 from django.core.validators import (MaxLengthValidator, MaxValueValidator, MinValueValidator,
                                     RegexValidator)
 
-from lowcode import expressions, fieldtypes, registry
+from lowcode import fieldtypes, registry
 from lowcode.registry import EntityMeta, FieldSpec
 from secure.masking import mask
 
 OTHER_SECTION = "其他信息"
-ADMIN_WIDGET_CLASS = {"data": "vTextField", "address": "vTextField", "id_number": "vTextField",
-                      "phone": "vTextField", "long_text": "vLargeTextField", "int": "vIntegerField",
-                      "decimal": "vIntegerField", "date": "vDateField"}
 
 
 def visible_sections(meta: EntityMeta, scope_value: str | None, screen: str,
@@ -41,34 +38,15 @@ def visible_sections(meta: EntityMeta, scope_value: str | None, screen: str,
 
 
 def formfield_for(meta: EntityMeta, spec: FieldSpec, *, required: bool | None = None) -> forms.Field:
-    kw: dict[str, Any] = {
-        "label": spec.label,
-        "required": spec.reqd and not spec.depends_on if required is None else required,
-        "help_text": spec.description,
-    }
-    if spec.fieldtype in ("select", "multi_select", "region", "user"):
-        choices = meta.choices(spec)
-        kw["choices"] = choices if spec.fieldtype == "multi_select" else [("", "---------")] + choices
-    if spec.fieldtype in ("int", "decimal"):
-        if spec.min_value is not None:
-            kw["min_value"] = spec.min_value if spec.fieldtype == "decimal" else int(spec.min_value)
-        if spec.max_value is not None:
-            kw["max_value"] = spec.max_value if spec.fieldtype == "decimal" else int(spec.max_value)
-        if spec.fieldtype == "decimal" and spec.precision is not None:
-            kw["decimal_places"] = spec.precision
-    if spec.fieldtype in ("data", "long_text", "address") and spec.max_length:
-        kw["max_length"] = spec.max_length
-    field = spec.type.make_formfield(**kw)
-    if spec.fieldtype in ("date", "datetime"):  # 最小值/最大值 of a date: days from today
-        fieldtypes.apply_bounds(field, min_days=spec.min_value, max_days=spec.max_value)
-    # the admin skin styles inputs by Django admin's widget classes
-    css = ADMIN_WIDGET_CLASS.get(spec.fieldtype)
-    if css:
-        field.widget.attrs.setdefault("class", css)
+    """The form field of one FieldSpec: its type's field and bounds (FieldType.formfield), and
+    what every type shares (required, pattern, default, read-only)."""
+    field = spec.type.formfield(
+        spec, meta.choices(spec) if spec.type.choice else None, label=spec.label,
+        required=spec.required_always if required is None else required, help_text=spec.description)
     if spec.pattern:
         field.validators.append(RegexValidator(re.compile(spec.pattern),
                                                spec.pattern_message or f"{spec.label}格式不正确"))
-    if spec.default and spec.fieldtype not in ("file",):
+    if spec.default and not spec.type.upload:
         field.initial = spec.default
     if spec.read_only:
         field.disabled = True
@@ -76,16 +54,31 @@ def formfield_for(meta: EntityMeta, spec: FieldSpec, *, required: bool | None = 
 
 
 def expression_values(meta: EntityMeta, data: dict[str, Any]) -> dict[str, Any]:
-    """Values by code and by label, as expressions see them."""
+    """Values by code and by label, as expressions see them (EntityMeta.expression_values)."""
+    return meta.expression_values(data)
+
+
+_reading_fields: dict[tuple[str, str], dict[str, forms.Field]] = {}
+
+
+def posted_values(meta: EntityMeta, data) -> dict[str, Any]:
+    """The values being typed into a generated form (a POST), read by the very form fields of
+    the form: a value its field cannot read yet (half-typed) is None. The live form-rules
+    endpoint decides on these, so it sees what the form's clean will see."""
+    key = (meta.entity, meta.version)
+    fields = _reading_fields.get(key)
+    if fields is None:
+        if len(_reading_fields) > 64:
+            _reading_fields.clear()
+        fields = _reading_fields[key] = {code: formfield_for(meta, spec) for code, spec in meta.fields.items()}
     values = {}
-    for code, spec in meta.fields.items():
-        v = fieldtypes.coerce_for_expression(data.get(code))
-        values[code] = v
-        values[spec.label] = v
+    for code, field in fields.items():
+        try:
+            values[code] = field.to_python(field.widget.value_from_datadict(data, {}, code))
+        except (ValidationError, ValueError, TypeError):
+            values[code] = None
     return values
 
-
-TEXT_TYPES = ("data", "long_text", "address", "id_number", "phone")
 
 
 def bound_form(form: forms.BaseForm) -> forms.BaseForm:
@@ -99,24 +92,24 @@ def bound_form(form: forms.BaseForm) -> forms.BaseForm:
 def apply_core_bounds(field: forms.Field, spec: FieldSpec) -> None:
     """A core field's FieldDef bounds (最小值/最大值, 最大长度, 校验正则) on its model form field,
     so the metadata bounds a core column exactly as it bounds an extra field."""
-    if spec.fieldtype in TEXT_TYPES and isinstance(field, forms.CharField):
-        fieldtypes.apply_bounds(field, multiline=spec.fieldtype == "long_text")
+    ftype = spec.type
+    if ftype.text and isinstance(field, forms.CharField):
+        fieldtypes.apply_bounds(field, multiline=ftype.multiline)
         if spec.max_length and (field.max_length is None or spec.max_length < field.max_length):
             field.max_length = spec.max_length
             field.validators.append(MaxLengthValidator(spec.max_length))
             field.widget.attrs["maxlength"] = str(spec.max_length)
-    elif spec.fieldtype in ("int", "decimal") and isinstance(field, (forms.IntegerField, forms.DecimalField)):
-        cast = int if spec.fieldtype == "int" else (lambda v: v)
+    elif ftype.bounds in ("int", "number") and isinstance(field, (forms.IntegerField, forms.DecimalField)):
         if spec.min_value is not None:
-            field.min_value = cast(spec.min_value)
+            field.min_value = ftype.bound_value(spec.min_value)
             field.validators.append(MinValueValidator(field.min_value))
             field.widget.attrs["min"] = str(field.min_value)
         if spec.max_value is not None:
-            field.max_value = cast(spec.max_value)
+            field.max_value = ftype.bound_value(spec.max_value)
             field.validators.append(MaxValueValidator(field.max_value))
             field.widget.attrs["max"] = str(field.max_value)
         fieldtypes.apply_bounds(field)
-    elif spec.fieldtype in ("date", "datetime") and isinstance(field, (forms.DateField, forms.DateTimeField)):
+    elif ftype.bounds == "days" and isinstance(field, (forms.DateField, forms.DateTimeField)):
         fieldtypes.apply_bounds(field, min_days=spec.min_value, max_days=spec.max_value)
     if spec.pattern and isinstance(field, forms.CharField):
         field.validators.append(RegexValidator(re.compile(spec.pattern),
@@ -176,22 +169,15 @@ class MetaFormMixin:
     def clean(self):
         cleaned = super().clean()
         meta = registry.get_meta(self._meta_entity)
-        values = expression_values(meta, cleaned)
-        for code in self._conditional:
-            spec = meta.fields.get(code)
-            if spec is None or code not in self.fields:
-                continue
-            if spec.depends_on and not expressions.holds(spec.depends_on, values):
-                # not shown under this condition: whatever was sent is not kept
-                cleaned[code] = None
-                if self._errors and code in self._errors:
-                    del self._errors[code]
-                continue
-            must = (spec.reqd and spec.depends_on) or (
-                spec.mandatory_depends_on and expressions.holds(spec.mandatory_depends_on, values))
-            if must and cleaned.get(code) in (None, "", []):
-                reason = f"（条件：{spec.mandatory_depends_on}）" if spec.mandatory_depends_on else ""
-                self.add_error(code, ValidationError(f"“{spec.label}”为必填项{reason}", code="required_if"))
+        hidden, missing = meta.check_conditions(cleaned, [c for c in self._conditional if c in self.fields])
+        for code in hidden:
+            # not shown under this condition: whatever was sent is not kept
+            cleaned[code] = None
+            if self._errors and code in self._errors:
+                del self._errors[code]
+        for code, message in missing.items():
+            if not (self._errors and code in self._errors):  # "required" said once
+                self.add_error(code, ValidationError(message, code="required_if"))
         return cleaned
 
     def extra_values(self) -> dict[str, Any]:
@@ -199,7 +185,8 @@ class MetaFormMixin:
         out = {}
         for code in self._extra_codes:
             if code in self.cleaned_data:
-                v = meta.fields[code].to_stored(self.cleaned_data[code])
+                spec = meta.fields[code]
+                v = spec.to_stored(self.cleaned_data[code])
                 if v not in (None, "", []):
                     out[code] = v
         return out
@@ -208,7 +195,7 @@ class MetaFormMixin:
         """The masked text to show; sent back unchanged, it cleans to the stored value (a masked
         ID number would not pass the ID-number check)."""
         shown = mask(str(value), spec.fieldtype)
-        if spec.fieldtype not in TEXT_TYPES:  # a choice, date or number cannot show "***": read-only
+        if not spec.type.text:  # a choice, date or number cannot show "***": read-only
             old = self.fields[code]
             self.fields[code] = forms.CharField(label=old.label, required=False, disabled=True,
                                                 help_text="敏感字段：无权查看完整值，不能修改")
@@ -248,7 +235,7 @@ def build_form_class(base: type[forms.ModelForm], entity: str, scope_value: str 
     extra_codes, conditional = [], []
     for code in codes:
         spec = meta.fields[code]
-        if spec.depends_on or spec.mandatory_depends_on:
+        if spec.conditional:
             conditional.append(code)
         if spec.core:
             continue
@@ -276,8 +263,8 @@ def apply_core_overrides(form: forms.BaseForm, entity: str, scope_value: str | N
         apply_core_bounds(field, spec)
         if spec.description:
             field.help_text = spec.description
-        if spec.depends_on or spec.mandatory_depends_on:
-            field.required = False
+        if spec.conditional:
+            field.required = False  # decided per submitted values: MetaFormMixin.clean
         elif spec.reqd:
             field.required = True
         if spec.read_only:
@@ -286,7 +273,7 @@ def apply_core_overrides(form: forms.BaseForm, entity: str, scope_value: str | N
             choices = meta.choices(spec)
             # keep the default (FieldDef default, else the model's) on the replacement field
             initial = spec.default or field.initial
-            if spec.fieldtype == "multi_select":
+            if spec.type.choice == "many":
                 form.fields[code] = forms.MultipleChoiceField(
                     label=spec.label, required=field.required, choices=choices, initial=initial,
                     widget=forms.CheckboxSelectMultiple, help_text=field.help_text)

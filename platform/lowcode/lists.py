@@ -39,7 +39,7 @@ def make_column(entity: str, code: str, display):
         return display(s, obj, raw_value(entity, obj, s))
 
     column.short_description = spec.label
-    if spec.fieldtype not in ("multi_select", "file") and not spec.sensitive:  # no order in ciphertext
+    if spec.type.sortable and not spec.sensitive:  # no order in ciphertext
         column.admin_order_field = field_path(entity, spec)
     column.__name__ = COLUMN_PREFIX + code
     return column
@@ -63,7 +63,7 @@ class ChoiceFieldFilter(admin.SimpleListFilter):
     def lookups(self, request, model_admin):
         meta = registry.get_meta(self.entity)
         spec = meta.fields[self.code]
-        if spec.fieldtype == "check":
+        if spec.type.filter_kind == "bool":
             return [("1", "是"), ("0", "否")]
         return meta.choices(spec)
 
@@ -74,7 +74,7 @@ class ChoiceFieldFilter(admin.SimpleListFilter):
         meta = registry.get_meta(self.entity)
         spec = meta.fields[self.code]
         path = field_path(self.entity, spec)
-        if spec.fieldtype == "check":
+        if spec.type.filter_kind == "bool":
             if spec.sensitive and not spec.core:
                 return queryset.filter(**sensitive_values.exact_lookup(path, spec.fieldtype, value == "1"))
             return queryset.filter(**{path: value == "1"})
@@ -82,7 +82,7 @@ class ChoiceFieldFilter(admin.SimpleListFilter):
         if spec.sensitive and not spec.core:  # encrypted: matched by the blind index of each code
             return queryset.filter(**{f"{path}__{sensitive_values.INDEX_KEY}__in": [
                 sensitive_values.blind_index(spec.fieldtype, c) for c in codes]})
-        if spec.fieldtype == "multi_select":
+        if spec.type.choice == "many":
             q = Q()
             for c in codes:
                 q |= Q(**{f"{path}__icontains": f'"{c}"'})
@@ -101,7 +101,7 @@ class BoundedDateFieldListFilter(admin.DateFieldListFilter):
             if key in self.used_parameters:
                 value = self.used_parameters[key]
                 raw = value[-1] if isinstance(value, (list, tuple)) else value
-                if fieldtypes.parse_filter_value("date", str(raw)) is None:
+                if fieldtypes.parse_filter_date(str(raw)) is None:
                     del self.used_parameters[key]
 
 
@@ -137,8 +137,8 @@ class RangeFieldFilter(admin.ListFilter):
 
     def _parse(self, raw: str):
         """A finite number, or a date within the accepted range (never one the database cannot
-        convert): lowcode.fieldtypes.parse_filter_value."""
-        value = fieldtypes.parse_filter_value(self.spec.fieldtype, raw)
+        convert): the field type's parse_filter."""
+        value = self.spec.type.parse_filter(raw)
         return value.isoformat() if hasattr(value, "isoformat") else value
 
     def has_output(self):
@@ -153,11 +153,8 @@ class RangeFieldFilter(admin.ListFilter):
         if self.param_from in self.values:
             lookups[f"{path}__gte"] = self.values[self.param_from]
         if self.param_to in self.values:
-            v = self.values[self.param_to]
-            if self.spec.fieldtype == "datetime":
-                lookups[f"{path}__lt"] = v + "T23:59:59.999999"
-            else:
-                lookups[f"{path}__lte"] = v
+            op, v = self.spec.type.filter_until(self.values[self.param_to])
+            lookups[f"{path}__{op}"] = v
         return queryset.filter(**lookups) if lookups else queryset
 
     def choices(self, changelist):
@@ -178,8 +175,7 @@ class RangeFieldFilter(admin.ListFilter):
 
     @property
     def input_type(self):
-        return {"int": "number", "decimal": "number", "date": "date", "datetime": "date"}.get(
-            self.spec.fieldtype, "text")
+        return self.spec.type.filter_input
 
 
 _filter_cache: dict[tuple, type] = {}
@@ -191,7 +187,7 @@ def make_filter(entity: str, code: str) -> type | None:
     if spec is None or not spec.type.filter_kind:
         return None
     if spec.sensitive and not spec.core and (
-            spec.fieldtype == "multi_select" or spec.type.filter_kind == "range" or spec.query_mode == "range"):
+            spec.type.choice == "many" or spec.type.filter_kind == "range" or spec.query_mode == "range"):
         return None  # ciphertext has no order and a list no single index: exact values only
     key = (entity, code, meta.version)
     if key in _filter_cache:

@@ -14,8 +14,10 @@ from typing import Any
 
 from django.db import models
 
-from lowcode import fieldtypes
-from lowcode import sensitive as sensitive_values
+from lowcode import expressions, fieldtypes, sensitive as sensitive_values
+from lowcode.fieldtypes import format_when  # noqa: F401 (domain apps import it from here)
+
+EMPTY = (None, "", [])
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,51 @@ class FieldSpec:
     def type(self) -> fieldtypes.FieldType:
         return fieldtypes.get(self.fieldtype)
 
+    # -- what the FieldDef's properties mean: decided here, asked by forms, Excel import and
+    # export, lists and the live form-rules endpoint alike --------------------------------
+    @property
+    def conditional(self) -> bool:
+        """Shown or required depending on other values (depends_on / mandatory_depends_on)."""
+        return bool(self.depends_on or self.mandatory_depends_on)
+
+    @property
+    def required_always(self) -> bool:
+        """Required whatever else is entered (a field shown only under a condition is not)."""
+        return self.reqd and not self.depends_on
+
+    @property
+    def conditionally_required(self) -> bool:
+        return bool(self.mandatory_depends_on or (self.reqd and self.depends_on))
+
+    def visible_when(self, values: dict[str, Any]) -> bool:
+        """Whether the field applies to these values (expression values: by code and label)."""
+        return expressions.holds(self.depends_on, values)
+
+    def required_when(self, values: dict[str, Any]) -> bool:
+        """Whether the field must be filled for these values: shown, and required outright or
+        by its mandatory_depends_on."""
+        return self.visible_when(values) and (self.reqd or bool(
+            self.mandatory_depends_on and expressions.holds(self.mandatory_depends_on, values)))
+
+    def missing_message(self) -> str:
+        reason = f"（条件：{self.mandatory_depends_on}）" if self.mandatory_depends_on else ""
+        return f"“{self.label}”为必填项{reason}"
+
+    def condition_notes(self) -> list[str]:
+        """The conditions in words (e.g. the Excel template's 填写要求)."""
+        notes = []
+        if self.mandatory_depends_on:
+            notes.append(f"当 {self.mandatory_depends_on} 时必填")
+        if self.depends_on:
+            notes.append(f"仅当 {self.depends_on} 时填写")
+        return notes
+
+    @property
+    def importable(self) -> bool:
+        """Filled by users, hence a column of Excel imports (a choice without a dictionary also
+        needs the domain's look-up, see lowcode.excel)."""
+        return self.in_import and not self.hidden and not self.read_only and not self.type.upload
+
     # -- storage: the one path between a cleaned value and the entity's JSON column -------
     # A sensitive field's value is kept SM4-encrypted with a blind index (lowcode.sensitive);
     # reading reveals any protected value, so a field being switched on or off still reads.
@@ -183,11 +230,7 @@ class EntityMeta:
             if isinstance(value, list):
                 return "、".join(items[v].label if v in items else str(v) for v in value)
             return items[value].label if value in items else str(value)
-        if spec.fieldtype == "check":
-            return "是" if value else "否"
-        if spec.fieldtype in ("date", "datetime"):
-            return format_when(value)
-        return str(value)
+        return spec.type.display(value)
 
     def layout(self, screen: str, scope_value: str | None = None, roles: tuple[str, ...] = ()) -> tuple[Section, ...]:
         """Most specific layout: (scope, role) > (scope) > (role) > generic; 'detail'/'review'/'h5'
@@ -211,22 +254,28 @@ class EntityMeta:
     def expression_names(self) -> set[str]:
         return set(self.fields) | set(self.label_to_code())
 
+    def expression_values(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Values by code and by label, as expressions see them (each type coerces its own)."""
+        values = {}
+        for code, spec in self.fields.items():
+            values[code] = values[spec.label] = spec.type.to_expression(data.get(code))
+        return values
 
-def format_when(value: Any) -> str:
-    import datetime as dt
-
-    from django.utils import timezone
-    from django.utils.dateparse import parse_datetime
-
-    if isinstance(value, str):
-        value = parse_datetime(value) or value
-    if isinstance(value, dt.datetime):
-        if timezone.is_aware(value):
-            value = timezone.localtime(value)
-        return value.strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
+    def check_conditions(self, cleaned: dict[str, Any], codes) -> tuple[list[str], dict[str, str]]:
+        """depends_on / required-if over cleaned values, for the fields ``codes``: the codes not
+        shown under these values (whatever was entered is not kept) and code → message for those
+        required but empty. The form and the Excel import both apply exactly this."""
+        values = self.expression_values(cleaned)
+        hidden, missing = [], {}
+        for code in codes:
+            spec = self.fields.get(code)
+            if spec is None or not spec.conditional:
+                continue
+            if not spec.visible_when(values):
+                hidden.append(code)
+            elif spec.required_when(values) and cleaned.get(code) in EMPTY:
+                missing[code] = spec.missing_message()
+        return hidden, missing
 
 
 _cache: dict[str, EntityMeta] = {}

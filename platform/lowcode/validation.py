@@ -39,25 +39,25 @@ def validate_fielddef(f) -> None:
         old = FieldDef.objects.filter(pk=f.pk).values("code", "fieldtype").first()
         if old and (old["code"] != f.code or old["fieldtype"] != f.fieldtype):
             errors["fieldtype"] = "核心字段的编码和类型由系统定义，不能修改"
-    if f.fieldtype in fieldtypes.DICTIONARY_TYPES and not f.dictionary_id:
+    ftype = fieldtypes.REGISTRY.get(f.fieldtype)
+    if ftype is not None and ftype.needs_dictionary and not f.dictionary_id:
         errors["dictionary"] = "单选/多选字段必须绑定数据字典"
     if f.min_value is not None and f.max_value is not None and f.min_value > f.max_value:
         errors["max_value"] = "最大值不能小于最小值"
-    if f.fieldtype in ("date", "datetime"):
+    if ftype is not None and ftype.bounds == "days":
         # bounds of a date are days from today (0: not after today / now), see fieldtypes.DateRangeValidator
         for attr in ("min_value", "max_value"):
             v = getattr(f, attr)
             if v is not None and (v != int(v) or abs(v) > MAX_DAYS):
                 errors[attr] = ("日期字段的最小值/最大值是相对今天的天数（整数，±%d 以内）：0 表示不晚于今天"
                                 "（日期时间：不晚于当前时间），-365 表示不早于一年前" % MAX_DAYS)
-    if f.fieldtype == "long_text" and f.max_length and f.max_length > fieldtypes.long_text_max():
+    if ftype is not None and ftype.multiline and f.max_length and f.max_length > fieldtypes.long_text_max():
         errors["max_length"] = f"多行文本的最大长度不能超过 {fieldtypes.long_text_max()} 字"
     if f.pattern:
         try:
             re.compile(f.pattern)
         except re.error as exc:
             errors["pattern"] = f"校验正则无效：{exc}"
-    ftype = fieldtypes.REGISTRY.get(f.fieldtype)
     if ftype is None:
         errors["fieldtype"] = "未知的字段类型"
     elif f.in_standard_filter and not ftype.filter_kind:

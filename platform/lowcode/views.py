@@ -1,8 +1,6 @@
 """Small JSON endpoints for generated screens."""
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -10,7 +8,7 @@ from django.http import Http404, JsonResponse
 from django.views.decorators.http import require_POST
 
 from lowcode import expressions, registry
-from lowcode.forms import expression_values
+from lowcode.forms import expression_values, posted_values
 from lowcode.lists import raw_value
 
 TRY_SAMPLE = 500
@@ -25,22 +23,6 @@ def sample_label(obj) -> str:
     return str(number) if number else mask_name(str(obj))
 
 
-def _coerce(spec, raw: list[str]):
-    if spec.fieldtype == "multi_select":
-        return raw
-    value = raw[-1] if raw else ""
-    if spec.fieldtype == "check":
-        return value in ("on", "true", "1", "True")
-    if value == "":
-        return None
-    if spec.fieldtype in ("int", "decimal"):
-        try:
-            return float(Decimal(value))
-        except (InvalidOperation, ValueError):
-            return None
-    return value
-
-
 @login_required
 @require_POST
 def form_rules(request, entity: str):
@@ -49,16 +31,14 @@ def form_rules(request, entity: str):
     if entity not in registry.entities():
         raise Http404("未知业务对象")
     meta = registry.get_meta(entity)
-    values = {}
-    for code, spec in meta.fields.items():
-        v = _coerce(spec, request.POST.getlist(code))
-        values[code] = values[spec.label] = v
+    values = meta.expression_values(posted_values(meta, request.POST))
     hidden, required = [], []
     for code, spec in meta.fields.items():
-        if spec.depends_on and not expressions.holds(spec.depends_on, values):
+        if not spec.conditional:
+            continue
+        if not spec.visible_when(values):
             hidden.append(code)
-        elif (spec.reqd and spec.depends_on) or (
-                spec.mandatory_depends_on and expressions.holds(spec.mandatory_depends_on, values)):
+        elif spec.required_when(values) and not spec.required_always:  # the page marks those already
             required.append(code)
     return JsonResponse({"hidden": hidden, "required": required, "version": meta.version})
 
