@@ -78,7 +78,7 @@ def test_compare_bidders_award_and_the_voucher(staff, make_case):
     assert "张三" not in page
     # a second award (another staff's stale page) is refused with a message
     resp = staff.post(reverse("admin:dispatch_dispatchorder_award", args=[order.pk]), {"bid": a.pk}, follow=True)
-    assert "已选定或已撤回" in resp.content.decode()
+    assert "该发单已选定，请刷新后查看" in resp.content.decode()
     assert Voucher.objects.filter(order=order).count() == 1
 
 
