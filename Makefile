@@ -39,7 +39,6 @@ WITH_ENV = set -a && . ./$(DEV_ENV) && set +a && DEBUG=$${DEBUG:-1}
 demo: install dev-env
 	$(WITH_ENV) $(PY) manage.py migrate --noinput -v0
 	$(WITH_ENV) $(PY) manage.py load_metadata
-	$(WITH_ENV) $(PY) manage.py load_cleaning_rules
 	$(WITH_ENV) $(PY) manage.py seed_demo
 	$(WITH_ENV) $(PY) manage.py import_addresses fixtures/addresses/demo_addresses.csv
 

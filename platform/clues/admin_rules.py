@@ -5,7 +5,7 @@ applies the edited rule to the channel's most recent stored raw records and show
 change; 「按新规则重新清洗」 rebuilds the channel's clues / aggregated cases from the stored raw
 records in the background (``reclean``, an 归集批次 of origin 重新清洗).
 
-A channel's rule is created with the channel (shipped YAML, ``load_cleaning_rules``): no add or
+A channel's rule is created with the channel (shipped YAML, ``load_metadata``): no add or
 delete here — a new channel also needs its reader in code (clues/sources)."""
 from __future__ import annotations
 
