@@ -451,6 +451,13 @@ def test_matching_speed(library):
     elapsed = time.perf_counter() - start
     print(f"\nmatch(): {len(batch)} texts in {elapsed:.2f} s = {len(batch) / elapsed:,.0f}/s")
     assert len(results) == 10_000 and sum(r.matched for r in results) > 7_000
+    # repeated texts (the index and any cache warm) still match as they do alone
+    expected = {text: (quality, standard) for text, quality, standard, _ in CASES}
+    for text, r in zip(batch, results):
+        if text in expected:
+            assert (r.quality, r.standard.text if r.standard else None) == expected[text], text
+    # loose: about 5,000/s on a shared two-core machine; a tenth of that means something broke
+    assert elapsed < 20, f"10,000 个地址匹配用了 {elapsed:.1f} 秒（应远少于 20 秒）"
 
 
 def test_admin_add_form_derives_codes_and_refuses_duplicates(admin_client):

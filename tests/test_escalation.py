@@ -402,8 +402,13 @@ def test_the_case_list_shows_the_colour_and_filters_by_it(quiet_case, client_for
 
 
 def test_exporting_with_a_broken_filter_explains_instead_of_failing(client_for, world):
-    response = client_for("demo_mediator").get("/admin/escalation/partywarning/export/?nosuchfield=1")
-    assert response.status_code == 302
+    c = client_for("demo_mediator")
+    response = c.get("/admin/escalation/partywarning/export/?nosuchfield=1")
+    assert response.status_code == 302 and response["Location"] == "/admin/escalation/partywarning/"
+    page = c.get(response["Location"]).content.decode()
+    assert "筛选条件无效，请在列表中重新筛选后再导出" in page
+    ok = c.get("/admin/escalation/partywarning/export/")
+    assert ok.status_code == 200 and "spreadsheetml" in ok["Content-Type"]
 
 
 def test_a_mediator_on_a_phone_logs_a_threat_and_reads_the_warning_in_the_h5_message_centre(
