@@ -72,7 +72,7 @@ def test_a_forbidden_import_breaks_its_contract(options, graph, contract_id, imp
     assert not contract(options, contract_id).check(g, verbose=False).kept
 
 
-def test_escalation_may_read_duplicates_through_the_dedup_api_only(options, graph):
+def test_escalation_may_import_the_dedup_read_api(options, graph):
     g = copy.deepcopy(graph)
     g.add_import(importer="extensions.escalation.evaluate", imported="extensions.dedup.api")
     assert contract(options, "extensions-independent").check(g, verbose=False).kept
