@@ -57,6 +57,8 @@ def test_the_shipped_workflow_gives_the_vocabulary(metadata):
     assert states.review_states("result") == ["pending_review"]
     assert "mediating" in states.in_progress_states() and "escalation_review" in states.in_progress_states()
     assert "registered" not in states.in_progress_states()
+    assert states.decided_state("dispatch", "approve") == "dispatched"
+    assert states.decided_state("dispatch", "return") == "mediating"
 
 
 def test_a_renamed_first_state_is_the_h5_registration_tab(mediator, make_case):
@@ -103,3 +105,20 @@ def test_a_new_closed_state_counts_as_closed_everywhere(mediator, client_for, ma
 
     detail = html(client_for("demo_mediator").get(f"/admin/cases/case/{withdrawn.pk}/detail/"))
     assert "?form=visit" in detail and "?form=log" not in detail
+
+
+def test_a_renamed_dispatched_state_is_still_where_dispatch_finds_and_returns_cases(make_case):
+    """已发单 renamed to 待第三方调解: district staff still find the case to dispatch, and withdrawing
+    the order sends it back to mediation (dispatch reads both states from the workflow)."""
+    from dispatch import actions as dispatch_actions
+
+    from .dispatch_helpers import dispatched_case, make_order
+
+    rename_state("dispatched", "third_party", "待第三方调解")
+    case = dispatched_case(make_case)
+    Case.objects.filter(pk=case.pk).update(status="third_party")
+    staff = user("demo_district")
+    assert case.pk in set(dispatch_actions.dispatchable_cases(staff).values_list("pk", flat=True))
+    order = make_order(Case.objects.get(pk=case.pk), staff)
+    dispatch_actions.withdraw(order, staff, reason="当事人撤回申请")
+    assert Case.objects.get(pk=case.pk).status == "mediating"

@@ -15,6 +15,7 @@ from accounts.scope import scope_queryset
 from cases import actions
 from cases.actions import ActionRefused
 from cases.admin_blocks import label
+from cases.handling_forms import dictionary_choices
 from cases.models import Case, CaseFile
 from lowcode.modeladmin import ScopedAdminMixin
 from lowcode.registry import format_when, get_dictionary
@@ -24,7 +25,7 @@ PREVIEW = 50
 
 
 def _tag_choices():
-    return [(code, e.label) for code, e in get_dictionary("case_tag").items() if e.is_active]
+    return dictionary_choices("case_tag", blank=None)
 
 
 class TagForm(forms.Form):

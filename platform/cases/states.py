@@ -27,31 +27,36 @@ class Vocabulary:
     open: frozenset[str]          # not closed in some workflow; named positively so the status index serves
     initial: frozenset[str]       # where a registered case starts (登记)
     review_kinds: dict[str, str]  # review state → its kind (result / escalation / dispatch …)
+    decided: dict[tuple[str, str], str]  # (review kind, decision) → the state the decision leads to
 
 
 def workflows() -> list[tuple[str, WorkflowSpec]]:
-    """(scope, workflow) of every workflow the case entity has ("" = the default)."""
+    """(scope, workflow) of every workflow the case entity has, the default ("") first."""
     return _workflows(registry.current_version())
 
 
 @lru_cache(maxsize=4)
 def _workflows(version: str) -> list[tuple[str, WorkflowSpec]]:
     meta = registry.get_meta("case")
-    found = ((scope, workflow_for(meta, scope or None)) for scope in meta.workflows)
+    found = ((scope, workflow_for(meta, scope or None)) for scope in sorted(meta.workflows, key=bool))
     return [(scope, wf) for scope, wf in found if wf is not None]
 
 
 @lru_cache(maxsize=4)
 def _vocabulary(version: str) -> Vocabulary:
-    closed, open_, initial, kinds = set(), set(), set(), {}
-    for _, wf in _workflows(version):
+    closed, open_, initial, kinds, decided = set(), set(), set(), {}, {}
+    for _, wf in _workflows(version):  # the default workflow first: its answers win
         for s in wf.states.values():
             (closed if s.closed else open_).add(s.name)
             if s.review:
                 kinds.setdefault(s.name, s.review)
+        for t in wf.transitions:
+            for source in t.source:
+                if t.decision and wf.state(source).review:
+                    decided.setdefault((wf.state(source).review, t.decision), t.target)
         if wf.states:
             initial.add(next(iter(wf.states)))
-    return Vocabulary(frozenset(closed), frozenset(open_), frozenset(initial), kinds)
+    return Vocabulary(frozenset(closed), frozenset(open_), frozenset(initial), kinds, decided)
 
 
 def vocabulary() -> Vocabulary:
@@ -73,6 +78,15 @@ def initial_states() -> frozenset[str]:
 def review_states(kind: str | None = None) -> list[str]:
     """Review steps, or those of one review kind (e.g. "result": the review that ends handling)."""
     return [s for s, k in vocabulary().review_kinds.items() if kind is None or k == kind]
+
+
+def decided_state(review_kind: str, decision: str = "approve") -> str:
+    """Where a review of this kind leads when decided so: an approved dispatch review → the state
+    a case waits in for its third party (已发单); a returned one → back to mediation."""
+    try:
+        return vocabulary().decided[(review_kind, decision)]
+    except KeyError:
+        raise LookupError(f"流程中没有“{review_kind}”审核的“{decision}”决定") from None
 
 
 def in_progress_states() -> frozenset[str]:

@@ -31,6 +31,7 @@ from accounts.scope import regions_for, scope_q
 from cases.actions import ActionRefused
 from cases.admin import can_see_sensitive, identity_lookup
 from cases.admin_blocks import label
+from cases.handling_forms import dictionary_choices
 from clues import actions, quality, redact
 from clues.models import Channel, Clue, IngestBatch, RawRecord, Rejection
 from lowcode import slots
@@ -106,13 +107,10 @@ class ConvertForm(forms.Form):
                                   help_text="不选则按线索的类型，未映射的类型归入“其他”")
 
     def __init__(self, *args, user=None, need_region=False, **kwargs):
-        from lowcode.registry import get_dictionary
-
         super().__init__(*args, **kwargs)
         self.fields["region"].queryset = regions_for(user).filter(level__gte=Region.CASE_LEVEL)
         self.fields["region"].required = need_region
-        self.fields["case_type"].choices = [("", "（按线索类型）")] + [
-            (c, e.label) for c, e in get_dictionary("case_type").items() if e.is_active]
+        self.fields["case_type"].choices = dictionary_choices("case_type", blank="（按线索类型）")
         for f in self.fields.values():
             f.widget.attrs["class"] = "form-select"
 

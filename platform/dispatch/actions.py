@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import roles
+from cases import states
 from cases.actions import ActionRefused, trace, workflow
 from cases.models import Case
 from dispatch import grants, voucher as voucher_mod
@@ -25,11 +26,18 @@ from notices.actions import case_label, notify
 __all__ = ["ActionRefused", "create_order", "sign_up", "cancel_bid", "award", "confirm_voucher", "withdraw",
            "evaluate", "sync_completion", "dispatchable_cases"]
 
-# the case workflow states the dispatch side relies on (metadata/workflows.yaml): a case waits in
-# CASE_DISPATCHED once its dispatch request passed review; the awarded organisation handles it
-# in CASE_MEDIATING and submits its result through the ordinary result review
-CASE_DISPATCHED = "dispatched"
-CASE_MEDIATING = "mediating"
+# the case workflow states the dispatch side relies on, read from the workflow (cases.states): a
+# case waits in the state an approved dispatch review leads to (已发单); the awarded organisation
+# handles it in the state a returned dispatch review leads back to (调解中) and submits its result
+# through the ordinary result review
+def case_dispatched() -> str:
+    return states.decided_state("dispatch", "approve")
+
+
+def case_mediating() -> str:
+    return states.decided_state("dispatch", "return")
+
+
 AWARDED_BY_OTHER = "该发单已由他人选定，请刷新后查看"
 
 
@@ -70,7 +78,7 @@ def dispatchable_cases(user):
     if is_third_party(user) or not user.has_perm("dispatch.add_dispatchorder"):
         return Case.objects.none()
     live = DispatchOrder.objects.exclude(state="withdrawn").values("case_id")
-    return scope_queryset(user, Case.objects.filter(status=CASE_DISPATCHED)).exclude(pk__in=live)
+    return scope_queryset(user, Case.objects.filter(status=case_dispatched())).exclude(pk__in=live)
 
 
 # --- district staff ------------------------------------------------------------------------------
@@ -94,7 +102,7 @@ def create_order(case: Case, user, *, expected_fee=None, mediation_deadline: dt.
     with transaction.atomic():
         case = Case.objects.select_for_update(of=("self",)).get(pk=case.pk)
         if not dispatchable_cases(user).filter(pk=case.pk).exists():
-            if case.status != CASE_DISPATCHED:
+            if case.status != case_dispatched():
                 raise ActionRefused("只有发单审核通过的案件才能发单")
             if DispatchOrder.objects.filter(case=case).exclude(state="withdrawn").exists():
                 raise ActionRefused("该案件已有发单")
@@ -179,10 +187,11 @@ def withdraw(order: DispatchOrder, user, *, reason: str) -> DispatchOrder:
         case = Case.objects.select_for_update(of=("self",)).get(pk=order.case_id)
         if order.awarded_org_id:
             grants.revoke_case(order.awarded_org, case)
-        if case.status == CASE_DISPATCHED:
-            Case.objects.filter(pk=case.pk, status=CASE_DISPATCHED).update(status=CASE_MEDIATING, last_progress_at=now)
+        waiting, back = case_dispatched(), case_mediating()
+        if case.status == waiting:
+            Case.objects.filter(pk=case.pk, status=waiting).update(status=back, last_progress_at=now)
             trace(case, "dispatch", f"{user}：撤回发单 {order.number}，案件退回属地调解。原因：{reason}", user,
-                  CASE_DISPATCHED, CASE_MEDIATING)
+                  waiting, back)
         else:
             trace(case, "dispatch", f"{user}：撤回发单 {order.number}。原因：{reason}", user)
         recipients = [b.mediator for b in affected]
@@ -287,9 +296,10 @@ def confirm_voucher(order: DispatchOrder, user) -> Voucher:
         order.refresh_from_db()
         v.refresh_from_db()
         case = Case.objects.select_for_update(of=("self",)).get(pk=order.case_id)
-        if case.status == CASE_DISPATCHED:
-            Case.objects.filter(pk=case.pk).update(status=CASE_MEDIATING, last_progress_at=now)
-            trace(case, "dispatch", f"{user}（{org}）：确认凭证 {v.number}，开始调解", user, CASE_DISPATCHED, CASE_MEDIATING)
+        waiting, mediating = case_dispatched(), case_mediating()
+        if case.status == waiting:
+            Case.objects.filter(pk=case.pk).update(status=mediating, last_progress_at=now)
+            trace(case, "dispatch", f"{user}（{org}）：确认凭证 {v.number}，开始调解", user, waiting, mediating)
         else:
             trace(case, "dispatch", f"{user}（{org}）：确认凭证 {v.number}", user)
         notify([order.awarded_by], "system", f"凭证已确认：{order.title}",
@@ -324,7 +334,7 @@ def sync_completion(case_ids) -> int:
         .select_related("case")
     for order in orders:
         case = order.case
-        if case.status == CASE_DISPATCHED:
+        if case.status == case_dispatched():
             continue
         try:
             closed = workflow(case).state(case.status).closed

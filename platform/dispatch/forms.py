@@ -4,8 +4,7 @@ from __future__ import annotations
 from django import forms
 
 from accounts import roles
-from lowcode.forms import bound_form
-from lowcode.registry import get_dictionary
+from cases.handling_forms import bootstrap, dictionary_choices
 from orgs.models import Region
 
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
@@ -14,10 +13,7 @@ LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
 class Styled(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        bound_form(self)  # input bounds on every field (dates in range, no control characters …)
-        for field in self.fields.values():
-            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
-            field.widget.attrs.setdefault("class", css)
+        bootstrap(self)  # the admin skin, and input bounds on every field (dates in range, no control characters …)
 
 
 class OrderForm(Styled):
@@ -33,8 +29,7 @@ class OrderForm(Styled):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["mediation_type"].choices = [("", "不限")] + [
-            (code, e.label) for code, e in get_dictionary("mediation_type").items() if e.is_active]
+        self.fields["mediation_type"].choices = dictionary_choices("mediation_type", blank="不限")
 
 
 class WithdrawForm(Styled):

@@ -10,7 +10,6 @@ from cases import actions, states
 from cases.actions import ActionRefused
 from cases.models import Case, Party
 from dispatch import accounts as tp_accounts
-from dispatch.actions import CASE_DISPATCHED
 from dispatch.scope import is_org_admin, third_party_org
 from thirdparty.models import OrgProfile
 
@@ -40,9 +39,10 @@ def add_party(case: Case, user, form) -> Party:
         raise ActionRefused("案件不在您的办理范围内")
     if not user.has_perm("cases.add_party"):
         raise ActionRefused("您没有添加当事人的权限")
-    if states.is_closed(case) or case.status == CASE_DISPATCHED:
+    waiting_for_voucher = case.status == states.decided_state("dispatch")  # 已发单: not confirmed yet
+    if states.is_closed(case) or waiting_for_voucher:
         raise ActionRefused(f"案件当前为“{actions.state_label(case.status)}”，不能添加当事人"
-                            + ("（请先确认凭证）" if case.status == CASE_DISPATCHED else ""))
+                            + ("（请先确认凭证）" if waiting_for_voucher else ""))
     with transaction.atomic():
         party = form.save(commit=False)
         party.case = case
