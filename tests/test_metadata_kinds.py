@@ -217,3 +217,29 @@ def test_the_change_log_lists_every_registered_kind(db):
     tracked = changelog.tracked_models()
     for kind in metakinds.kinds():
         assert kind.model_class in tracked, kind.name
+
+
+def test_restore_shipped_puts_site_changes_back_for_any_kind(metadata, client_for):
+    from extensions.escalation.models import WarningRule
+    from lowcode.models import DictItem
+
+    load_metadata(["warning_rules"])
+    rule = WarningRule.objects.get(code="overdue")
+    shipped_name = rule.name
+    rule.name = "超期未结（本区）"
+    rule.save()
+    item = DictItem.objects.get(dictionary__code="case_type", code="neighbor")
+    item.label = "邻里矛盾"
+    item.save()
+    c = client_for("demo_config")
+
+    response = c.post("/admin/escalation/warningrule/", {"action": "restore_shipped", "_selected_action": [rule.pk]},
+                      follow=True)
+    assert "已恢复出厂值 1 条" in response.content.decode()
+    rule.refresh_from_db()
+    assert rule.name == shipped_name and not rule.is_customised
+    assert rule.history.first().history_change_reason == "恢复出厂值"
+
+    c.post("/admin/lowcode/dictitem/", {"action": "restore_shipped", "_selected_action": [item.pk]})
+    item.refresh_from_db()
+    assert item.label == "邻里纠纷" and item.dictionary.code == "case_type"

@@ -7,6 +7,7 @@ import logging
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
@@ -18,8 +19,34 @@ logger = logging.getLogger(__name__)
 
 
 class MetaRecordAdmin(SimpleHistoryAdmin):
+    """Every metadata kind's admin (lowcode.metakinds): whether a record is shipped, edited or the
+    site's own, its difference to the shipped values, and 「恢复出厂值」 for the selected records."""
+
     readonly_fields = ["origin_state", "shipped_diff"]
     save_on_top = True
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if self.has_change_permission(request):
+            actions["restore_shipped"] = self.get_action(MetaRecordAdmin.restore_shipped)
+        return actions
+
+    @admin.action(description="恢复出厂值（所选的已本地修改记录）")
+    def restore_shipped(self, request, queryset):
+        from django.core.exceptions import ValidationError
+
+        from lowcode.serialization import restore_shipped
+
+        restored, refused = 0, []
+        for obj in queryset:
+            try:
+                with transaction.atomic():
+                    restored += restore_shipped(obj)
+            except ValidationError as exc:
+                refused.append(f"{obj}：{'；'.join(exc.messages)}")
+        messages.success(request, f"已恢复出厂值 {restored} 条" + ("" if restored else "（所选记录没有本地修改）"))
+        for message in refused:
+            messages.error(request, f"未恢复 {message}")
 
     @admin.display(description="状态")
     def origin_state(self, obj):

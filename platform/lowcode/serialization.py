@@ -290,7 +290,7 @@ class _Loader:
             try:
                 kind.validate(obj) if callable(kind.validate) else obj.clean()
             except ValidationError as exc:
-                raise MetadataError(f"{label}：{'；'.join(exc.messages)}") from exc
+                raise MetadataError(f"{kind.title} {label}：{'；'.join(exc.messages)}") from exc
 
 
 def load_metadata(names=None, root: Path | None = None, using: str = "default") -> LoadReport:
@@ -309,6 +309,30 @@ def load_metadata(names=None, root: Path | None = None, using: str = "default") 
                     loader.load_children(kind, obj, row.children, row.label)
         loader.validate()
     return loader.report
+
+
+def restore_shipped(obj) -> bool:
+    """Put a record the site changed back to its shipped values (validated like a load; history
+    reason 恢复出厂值). False when there is nothing to restore."""
+    from simple_history.utils import update_change_reason
+
+    if not getattr(obj, "is_customised", False):
+        return False
+    model = type(obj)
+    kind = metakinds.kind_of(model)
+    spec = kind.children if kind and kind.children and kind.children.model_class is model else None
+    fixed = {spec.parent_fk: getattr(obj, spec.parent_fk)} if spec else {}
+    values = {k: v for k, v in obj.shipped.items() if k in model.META_FIELDS}
+    for k, v in _Loader(obj._state.db or "default").resolve(model, values, str(obj), fixed).items():
+        setattr(obj, k, v)
+    if kind is None or kind.validate is True:
+        obj.clean()
+    elif callable(kind.validate):
+        kind.validate(obj)
+    obj.save()
+    if hasattr(model, "history"):
+        update_change_reason(obj, "恢复出厂值")
+    return True
 
 
 # --- dump ------------------------------------------------------------------------------------
@@ -368,7 +392,7 @@ def dump_metadata(root: Path | None = None, names=None) -> list[Path]:
     shipped_root = metakinds.metadata_root()
     root = Path(root) if root else shipped_root
     written = []
-    for kind in metakinds.kinds(names):
+    for kind in metakinds.kinds() if names is None else [metakinds.get(n) for n in names]:
         if not kind.per_file:
             rows = [entry for _, entry in _entries(kind, {})]
             written.append(_write(kind.path(root), kind.path(shipped_root), rows))
