@@ -1,7 +1,8 @@
 """Roles are referenced by their stable code (accounts.Role), never by the group's display name:
 renaming every shipped role changes what people read and nothing else — the mediator still works
 on H5 and the workbench, reviews still reach the street, per-role lists, the second factor,
-third-party accounts and sync_roles all follow the code."""
+third-party accounts and sync_roles all follow the code. Roles are a metadata kind ("roles",
+metadata/roles.yaml): one loader, round trip, upgrades, validation."""
 from __future__ import annotations
 
 import pytest
@@ -101,6 +102,7 @@ def test_sync_roles_finds_renamed_roles_by_code_and_creates_no_twin(renamed):
     groups, report = separation.sync_roles()
     assert Group.objects.count() == before and not any(line.startswith("新建角色") for line in report)
     assert groups["mediator"].name == "网格调解员"
+    assert Group.objects.get(role__code="mediator").name == "网格调解员"  # a rename is not undone by loading
     # management roles are still recognised (and still fixed) after a rename
     Group.objects.filter(role__code="auditor").update(name="审计员")
     assert separation.is_protected(user("demo_auditor"))
@@ -120,6 +122,7 @@ def test_the_upgrade_gives_existing_roles_codes_and_rewrites_name_references(met
     upgrade = importlib.import_module("accounts.migrations.0003_role_codes")
     Role.objects.all().delete()
     street = Group.objects.get_or_create(name="街道管理员")[0]
+    renamed = Group.objects.get_or_create(name="审计管理员")[0]
     Group.objects.get_or_create(name="本地自建角色")
     wf = Workflow.objects.get(entity="case", scope_value="")
     wf.transitions = [{**t, "roles": ["街道管理员" if r == "street_admin" else r for r in t.get("roles", [])]}
@@ -130,7 +133,10 @@ def test_the_upgrade_gives_existing_roles_codes_and_rewrites_name_references(met
 
     upgrade.forwards(apps, None)
 
-    assert Role.objects.get(group=street).code == "street_admin"
+    assert Role.objects.get(group=street).code == "street_admin" and not Role.objects.get(group=street).is_customised
+    auditor = Role.objects.get(group=renamed)
+    assert auditor.code == "auditor" and auditor.admin and auditor.permissions == ["secure.view_securityevent",
+                                                                                 "admin.view_logentry"]
     assert not Role.objects.filter(group__name="本地自建角色").exists()
     roles_named = {r for t in Workflow.objects.get(pk=wf.pk).transitions for r in t.get("roles", [])}
     assert "street_admin" in roles_named and "街道管理员" not in roles_named
@@ -155,3 +161,89 @@ def test_code_asks_roles_by_code_only():
             text = path.read_text(encoding="utf-8")
             offenders += [f"{path.relative_to(settings.BASE_DIR)}: {m.group(0)}" for m in pattern.finditer(text)]
     assert not offenders, offenders
+
+
+# --- the roles metadata kind ----------------------------------------------------------------------------
+def _release(tmp_path, change):
+    import shutil
+
+    import yaml
+    from django.conf import settings
+
+    from lowcode.serialization import to_yaml
+
+    root = tmp_path / "v2"
+    shutil.copytree(settings.BASE_DIR / "metadata", root)
+    path = root / "roles.yaml"
+    path.write_text(to_yaml(change(yaml.safe_load(path.read_text(encoding="utf-8")))), encoding="utf-8")
+    return root
+
+
+def _with(rows, code, **changes):
+    for row in rows:
+        if row["code"] == code:
+            row.update(changes)
+    return rows
+
+
+def test_roles_round_trip_byte_for_byte(db, tmp_path):
+    from django.conf import settings
+
+    from lowcode.serialization import dump_metadata, load_metadata
+
+    load_metadata(["roles"])
+    dump_metadata(tmp_path, ["roles"])
+    shipped = settings.BASE_DIR / "metadata" / "roles.yaml"
+    assert (tmp_path / "roles.yaml").read_bytes() == shipped.read_bytes()
+
+
+def test_an_upgrade_brings_new_rights_to_a_renamed_role_and_a_new_role(world, tmp_path):
+    """The next release lists one more right for 社区调解员 (whose group the site renamed) and a
+    new role: both reach the installation; the rename and the site's own rights stay."""
+    from django.contrib.auth.models import Permission
+
+    from accounts.models import Role
+    from lowcode.serialization import load_metadata
+
+    Group.objects.filter(role__code="mediator").update(name="网格调解员")
+    mediator_group = Group.objects.get(role__code="mediator")
+    mediator_group.permissions.remove(Permission.objects.get(codename="delete_party"))  # the site's call
+    root = _release(tmp_path, lambda rows: _with(rows, "mediator", permissions=[
+        *next(r for r in rows if r["code"] == "mediator")["permissions"], "cases.view_casereferral"]) + [
+        {"code": "grid_worker", "name": "网格员", "permissions": ["cases.view_case"]}])
+
+    load_metadata(["roles"], root=root)
+
+    rights = set(mediator_group.permissions.values_list("codename", flat=True))
+    assert "view_casereferral" in rights and "delete_party" not in rights
+    assert Group.objects.get(role__code="mediator").name == "网格调解员"
+    assert Role.objects.get(code="mediator").shipped["permissions"][-1] == "cases.view_casereferral"
+    new = Group.objects.get(role__code="grid_worker")
+    assert new.name == "网格员" and list(new.permissions.values_list("codename", flat=True)) == ["view_case"]
+    assert user("demo_mediator").has_perm("cases.view_casereferral")
+
+
+def test_the_management_roles_rights_stay_exactly_the_shipped_ones(world):
+    from django.contrib.auth.models import Permission
+
+    auditor = Group.objects.get(role__code="auditor")
+    auditor.permissions.add(Permission.objects.get(codename="view_case"))
+    _, report = separation.sync_roles()
+    assert set(auditor.permissions.values_list("codename", flat=True)) == {"view_securityevent", "view_logentry"}
+    assert any("三员角色权限" in line for line in report)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda rows: _with(rows, "mediator", permissions=["accounts.change_user"]), "业务角色不得持有管理权限"),
+    (lambda rows: _with(rows, "district_admin", assigns=["sysadmin"]), "三员管理角色不能出现在可分配的角色中"),
+    (lambda rows: _with(rows, "district_admin", assigns=["nobody"]), "可分配的角色不存在：nobody"),
+    (lambda rows: _with(rows, "mediator", permissions=["查看案件"]), "功能权限应为列表"),
+    (lambda rows: rows + [{"code": "网格员", "name": "网格员"}], "角色代码应为小写字母开头"),
+])
+def test_a_bad_roles_file_is_refused_in_chinese_and_changes_nothing(db, tmp_path, change, message):
+    from accounts.models import Role
+    from lowcode.serialization import MetadataError, load_metadata
+
+    with pytest.raises(MetadataError, match=message):
+        load_metadata(["roles"], root=_release(tmp_path, change))
+    assert not Role.objects.exists() and not Group.objects.exists()

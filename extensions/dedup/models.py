@@ -65,10 +65,14 @@ class DedupSettings(MetaRecord):
                 errors[f] = "阈值应在 0 到 1 之间（不含 0）"
         if not errors and self.similar_threshold > self.same_threshold:
             errors["similar_threshold"] = "相似案件阈值不能高于同一案件阈值"
-        for f in ("weights", "person_scores"):
+        from extensions.dedup.score import PERSON_SCORES, WEIGHTS
+
+        for f, needed in (("weights", WEIGHTS), ("person_scores", PERSON_SCORES)):
             v = getattr(self, f)
             if not isinstance(v, dict) or any(not isinstance(x, (int, float)) or x < 0 for x in v.values()):
                 errors[f] = "应为 {名称: 非负数字} 的对象"
+            elif missing := [k for k in needed if k not in v]:
+                errors[f] = "缺少：" + "、".join(missing) + "（每一项都要有值，见出厂值说明）"
         if not isinstance(self.stop_phrases, list) or any(not isinstance(x, str) for x in self.stop_phrases):
             errors["stop_phrases"] = "应为文字列表"
         if errors:

@@ -18,6 +18,12 @@ object with the same attributes).
 from __future__ import annotations
 
 NAME_ONLY_CAP = 0.4
+# The evidence the model reads. Their values live only in the settings record
+# (metadata/dedup/default.yaml, site edits in 重复研判参数), which must name every one of them.
+WEIGHTS = ("text", "text_scale", "amount", "type", "place", "employer", "time", "amount_conflict",
+           "type_conflict", "person_base", "group_window_factor", "person_similar")
+PERSON_SCORES = ("id", "phone", "phone_tail_name", "phone_tail", "name", "name_phone_differs",
+                 "surname_place", "surname")
 
 
 def _person(pa: list[dict], pb: list[dict], ps: dict, place: float) -> tuple[float, str]:
@@ -27,32 +33,32 @@ def _person(pa: list[dict], pb: list[dict], ps: dict, place: float) -> tuple[flo
             score, reason = 0.0, ""
             if a["i"] and b["i"]:
                 if a["i"] == b["i"]:
-                    score, reason = ps.get("id", 1.0), "证件号码一致"
+                    score, reason = ps["id"], "证件号码一致"
                 elif a["p"] and a["p"] == b["p"]:
-                    score, reason = ps.get("phone", 0.95) * 0.5, "电话一致（证件号码不同）"
+                    score, reason = ps["phone"] * 0.5, "电话一致（证件号码不同）"
                 if score > best:
                     best, why = score, reason
                 continue  # two different ID numbers: two people, whatever the names say
             names_same = bool(a["n"]) and a["n"] == b["n"]
             surname_ok = bool(a["s"]) and a["s"] == b["s"]
             if a["p"] and a["p"] == b["p"]:
-                score, reason = ps.get("phone", 0.95), "电话一致"
+                score, reason = ps["phone"], "电话一致"
             elif a["t"] and a["t"] == b["t"] and (names_same or (surname_ok and not (a["n"] and b["n"]))):
-                score, reason = ps.get("phone_tail_name", 0.85), "脱敏电话与姓氏吻合"
+                score, reason = ps["phone_tail_name"], "脱敏电话与姓氏吻合"
             elif a["t"] and a["t"] == b["t"] and not (a["n"] and b["n"]):
-                score, reason = ps.get("phone_tail", 0.55), "脱敏电话吻合"
+                score, reason = ps["phone_tail"], "脱敏电话吻合"
             elif names_same:
                 differs = a["p"] and b["p"] and a["p"] != b["p"]
                 if differs:
-                    score, reason = ps.get("name_phone_differs", 0.15), "姓名相同但电话不同"
+                    score, reason = ps["name_phone_differs"], "姓名相同但电话不同"
                 else:
-                    score = ps.get("name", 0.6) if place >= 0.6 else min(ps.get("name", 0.6), NAME_ONLY_CAP)
+                    score = ps["name"] if place >= 0.6 else min(ps["name"], NAME_ONLY_CAP)
                     reason = "姓名相同"
             elif surname_ok and not (a["n"] and b["n"]):
                 if place >= 0.6:
-                    score, reason = ps.get("surname_place", 0.6), "姓氏相同且地址吻合"
+                    score, reason = ps["surname_place"], "姓氏相同且地址吻合"
                 else:
-                    score, reason = ps.get("surname", 0.15), "姓氏相同"
+                    score, reason = ps["surname"], "姓氏相同"
             if score > best:
                 best, why = score, reason
     return best, why
@@ -83,18 +89,18 @@ def jaccard(a: set, b: set) -> float:
 def _hopeless(a: dict, b: dict, conf, gap: int, place: float, person: float) -> bool:
     """True when no matter evidence could lift the pair to a verdict (matter ≤ its maximum)."""
     w = conf.weights
-    matter_max = max(1.0, w.get("amount_conflict", 0.6)) * max(1.0, w.get("type_conflict", 0.6))
-    base = w.get("person_base", 0.35)
+    matter_max = max(1.0, w["amount_conflict"]) * max(1.0, w["type_conflict"])
+    base = w["person_base"]
     if gap <= conf.same_window_days and matter_max * (base + (1 - base) * person) >= conf.same_threshold:
         return False
     if gap > conf.similar_window_days:
         return True
-    if person * w.get("person_similar", 1.0) >= conf.similar_threshold:
+    if person * w["person_similar"] >= conf.similar_threshold:
         return False
     same_type = a["case_type"] and a["case_type"] == b["case_type"]
     if not same_type:
         return True
-    group_window = conf.same_window_days * w.get("group_window_factor", 2)
+    group_window = conf.same_window_days * w["group_window_factor"]
     employer = gap <= group_window and not set(a["employers"]).isdisjoint(b["employers"])
     return not (employer or (place >= 0.7 and gap <= conf.same_window_days))
 
@@ -123,18 +129,18 @@ def compare(a: dict, b: dict, conf, sh_a: set | None = None, sh_b: set | None = 
     both_typed = bool(a["case_type"] and b["case_type"])
     near = max(0.0, 1 - gap / conf.same_window_days) if conf.same_window_days else 0.0
     # noisy-OR: each piece of evidence alone can carry the matter part way; none is required
-    evidence = ((w.get("text", 0), min(1.0, text * w.get("text_scale", 2.0))), (w.get("amount", 0), max(amount, 0)),
-                (w.get("type", 0), same_type), (w.get("place", 0), place), (w.get("employer", 0), employer),
-                (w.get("time", 0), near))
+    evidence = ((w["text"], min(1.0, text * w["text_scale"])), (w["amount"], max(amount, 0)),
+                (w["type"], same_type), (w["place"], place), (w["employer"], employer),
+                (w["time"], near))
     miss = 1.0
     for weight, value in evidence:
         miss *= 1 - min(1.0, weight) * value
     matter = 1 - miss
     if amount < 0:
-        matter *= w.get("amount_conflict", 0.6)
+        matter *= w["amount_conflict"]
     if both_typed and not same_type:
-        matter *= w.get("type_conflict", 0.6)
-    base = w.get("person_base", 0.35)
+        matter *= w["type_conflict"]
+    base = w["person_base"]
     same = matter * (base + (1 - base) * person) if gap <= conf.same_window_days else 0.0
 
     def reasons() -> list[str]:
@@ -156,13 +162,13 @@ def compare(a: dict, b: dict, conf, sh_a: set | None = None, sh_b: set | None = 
     if gap > conf.similar_window_days:
         return None, 0.0, reasons() if explain_none else []
     # 同案不同人: the same named organisation within weeks, or the same door within the same-case window
-    group_window = conf.same_window_days * w.get("group_window_factor", 2)
+    group_window = conf.same_window_days * w["group_window_factor"]
     group = matter if same_type and ((employer and gap <= group_window)
                                      or (place >= 0.7 and gap <= conf.same_window_days)) else 0.0
-    similar = max(person * w.get("person_similar", 1.0), group)
+    similar = max(person * w["person_similar"], group)
     if similar >= conf.similar_threshold:
         out = reasons()
-        if person * w.get("person_similar", 1.0) >= group:
+        if person * w["person_similar"] >= group:
             out.insert(0, "同人不同案")
         else:
             out.insert(0, "同案不同人")

@@ -205,7 +205,7 @@ admin.site.unregister(Group)
 
 @admin.register(Group)
 class RoleAdmin(BaseGroupAdmin):
-    """角色 → 功能权限 (安全管理员). Roles themselves come from fixtures/roles.yaml."""
+    """角色 → 功能权限 (安全管理员). Roles themselves come from metadata/roles.yaml."""
 
     list_display = ["name", "kind", "member_count"]
 
@@ -222,7 +222,7 @@ class RoleAdmin(BaseGroupAdmin):
         return separation.has_admin_perm(u, "auth.view_group") or separation.has_admin_perm(u, "auth.change_group")
 
     def has_add_permission(self, request):
-        return False  # roles are defined in fixtures/roles.yaml: allow-lists and code name them
+        return False  # roles are defined in metadata/roles.yaml: allow-lists and code name them
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -11,3 +11,10 @@ class AccountsConfig(AppConfig):
         from accounts import admin_security, signals  # noqa: F401
 
         admin_security.install()
+
+        from accounts.separation import ROLES_KIND, validate_role
+        from lowcode.metakinds import register
+
+        # roles and their shipped rights (metadata/roles.yaml); sync_roles is the apply policy
+        register(ROLES_KIND, model="accounts.Role", file="roles.yaml", key=("code",), label="角色",
+                 validate=validate_role)

@@ -10,7 +10,9 @@ from django.contrib.auth.models import AbstractUser
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
+from lowcode.models import MetaRecord
 from secure.fields import BlindIndexField, EncryptedField
 from secure.masking import mask_phone
 
@@ -66,21 +68,70 @@ class User(AbstractUser):
         return roles.codes_of(self)
 
 
-class Role(models.Model):
-    """The stable code of a role (a Django group). The group's name is what people read and the
-    security admin may rename; code and metadata refer to the role by ``code`` (fixtures/roles.yaml
-    ``code:``), so a rename breaks nothing."""
+class Role(MetaRecord):
+    """A role: its stable ``code`` and what is shipped for it (metadata kind "roles",
+    metadata/roles.yaml). The Django group it owns carries the display name and the live rights —
+    both site data: ``name`` here is the name the group is created with, so renaming the group
+    is not a change of this record and the role keeps following upgrades. Code and metadata
+    (workflow transitions, per-role layouts and lists, the second-factor policy) name the role by
+    ``code``, so a rename changes only what people read.
 
-    group = models.OneToOneField("auth.Group", verbose_name="角色", primary_key=True,
-                                 on_delete=models.CASCADE, related_name="role")
+    Saving a role keeps its group in step: the group is created with the role (or an existing
+    group of that name adopted) and gets the listed rights when created; an upgrade of the file
+    adds the rights it newly lists. After creation a business role's rights
+    are site data (用户与角色 › 组); the management roles' rights are exactly the file's
+    (``accounts.separation.sync_roles``)."""
+
+    group = models.OneToOneField("auth.Group", verbose_name="角色组", on_delete=models.CASCADE,
+                                 related_name="role", editable=False)
     code = models.SlugField("角色代码", max_length=64, unique=True,
                             help_text="程序与元数据（流程、布局、列表）引用角色用的代码；改角色名称不影响它。")
+    name = models.CharField("角色名称", max_length=150)
+    admin = models.BooleanField("三员管理角色", default=False,
+                                help_text="系统/安全/审计管理员：权限固定为出厂值，不能在界面分配或修改")
+    permissions = models.JSONField("出厂功能权限", default=list, blank=True,
+                                   help_text="app.codename 或 app.*（该应用全部权限）；业务角色建立后的权限在“组”中修改")
+    assigns = models.JSONField("可分配的角色", default=list, blank=True, help_text="持有本角色者可分配的角色代码")
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    META_FIELDS = ("code", "name", "admin", "permissions", "assigns")
 
     class Meta:
-        verbose_name = verbose_name_plural = "角色代码"
+        verbose_name = verbose_name_plural = "角色"
+        ordering = ["code"]
 
     def __str__(self) -> str:
-        return self.code
+        return self.name or self.code
+
+    def clean(self):
+        from accounts.separation import validate_role
+
+        validate_role(self)
+
+    def save(self, *args, **kwargs):
+        from django.contrib.auth.models import Group
+        from django.db import transaction
+
+        from accounts.separation import resolve_permissions
+
+        with transaction.atomic():
+            before = type(self).objects.filter(pk=self.pk).values_list("permissions", flat=True).first() \
+                if self.pk else None
+            created = self.group_id is None
+            if created:
+                group = Group.objects.filter(name=self.name, role__isnull=True).first()
+                if group is None:
+                    taken = Group.objects.filter(name=self.name).exists()  # by another role: keep both
+                    group = Group.objects.create(name=f"{self.name}（{self.code}）" if taken else self.name)
+                    new_rights = list(self.permissions or [])
+                else:  # a group made by hand before its role existed: its rights stay as they are
+                    new_rights = []
+                self.group = group
+            else:
+                new_rights = [p for p in self.permissions or [] if p not in set(before or [])]
+            super().save(*args, **kwargs)
+            if new_rights:
+                self.group.permissions.add(*resolve_permissions(new_rights))
 
 
 # Internal roles (codes) whose PC sessions need the second factor unless the security admin changes it.

@@ -2,7 +2,7 @@
 group is role X".
 
 A role is a Django group (its ``name`` is display text the security admin may change) with an
-``accounts.Role`` row holding its ``code`` (fixtures/roles.yaml ``code:``). Code and metadata
+``accounts.Role`` record holding its ``code`` (metadata kind "roles", metadata/roles.yaml). Code and metadata
 (workflow transitions' ``roles``, per-role layouts and lists, the security policy's second-factor
 roles) name roles by code, so renaming a group in the admin changes only what people read.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 
-# The shipped roles' codes (fixtures/roles.yaml). Only roles the code itself must recognise are
+# The shipped roles' codes (metadata/roles.yaml). Only roles the code itself must recognise are
 # named here; every other role is data.
 SYSADMIN = "sysadmin"              # 系统管理员 (三员)
 SECADMIN = "secadmin"              # 安全管理员 (三员)

@@ -1,7 +1,7 @@
 """三员分立 (three-role separation): the one policy for who may change users and roles.
 
 - **Management roles** — 系统管理员, 安全管理员, 审计管理员 (``admin: true`` in
-  fixtures/roles.yaml). Their rights are fixed by that file (``sync_roles`` sets them exactly);
+  metadata/roles.yaml, the "roles" metadata kind). Their rights are fixed by that file (``sync_roles`` sets them exactly);
   no screen changes their rights or assigns them: only ``manage.py bootstrap_admins`` creates
   their accounts. Nobody in operation is a superuser.
 - **Management rights** — every permission of the apps in ``MANAGEMENT_APPS`` (users, roles,
@@ -19,10 +19,7 @@ Every screen that changes users or roles (accounts.admin, dispatch.accounts) ask
 Roles are identified by their stable code (``accounts.roles``), never by the group's name."""
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
-
-from django.conf import settings
+import re
 
 # Apps whose permissions are rights over rights (or over the evidence of their use).
 MANAGEMENT_APPS = frozenset({
@@ -39,33 +36,60 @@ class RoleRefused(Exception):
     """An assignment or role change the policy refuses; ``str()`` is the Chinese message."""
 
 
-# --- the roles file -----------------------------------------------------------------------------
-def roles_path() -> Path:
-    return Path(settings.BASE_DIR) / "fixtures" / "roles.yaml"
+# --- the roles (metadata kind "roles", metadata/roles.yaml, accounts.Role) --------------------------
+ROLES_KIND = "roles"
+CODE_RE = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
+PERMISSION_RE = re.compile(r"^[a-z_][a-z0-9_]*\.(\*|[a-z0-9_]+)$")
 
 
 def load_roles() -> list[dict]:
-    path = roles_path()
-    return _load(str(path), path.stat().st_mtime if path.exists() else 0)
+    """The shipped roles (the file's rows, read by the one metadata loader)."""
+    from lowcode.serialization import shipped_values
 
-
-@lru_cache(maxsize=4)
-def _load(path: str, mtime: float) -> list[dict]:
-    import yaml
-
-    if not mtime:
-        return []
-    return yaml.safe_load(Path(path).read_text(encoding="utf-8")) or []
+    return list(shipped_values(ROLES_KIND).values())
 
 
 def admin_role_codes() -> frozenset[str]:
-    return frozenset(r["code"] for r in load_roles() if r.get("admin"))
+    from accounts.models import Role
+
+    return frozenset(Role.objects.filter(admin=True).values_list("code", flat=True))
 
 
 def allow_list(role_codes) -> set[str]:
     """Role codes the holders of ``role_codes`` may assign (union of their ``assigns``)."""
-    wanted = set(role_codes)
-    return {code for r in load_roles() if r["code"] in wanted for code in r.get("assigns") or []}
+    from accounts.models import Role
+
+    return {code for assigns in Role.objects.filter(code__in=list(role_codes)).values_list("assigns", flat=True)
+            for code in assigns or []}
+
+
+def validate_role(role) -> None:
+    """The roles kind's validator (the file and any saved role): a code, well-formed rights, no
+    management right on a business role, ``assigns`` naming business roles that exist."""
+    from django.core.exceptions import ValidationError
+
+    from accounts.models import Role
+
+    errors = {}
+    if not CODE_RE.match(role.code or ""):
+        errors["code"] = "角色代码应为小写字母开头的字母、数字、下划线（2–64 位），如 mediator"
+    perms = role.permissions
+    if not isinstance(perms, list) or not all(isinstance(p, str) and PERMISSION_RE.match(p) for p in perms):
+        errors["permissions"] = "功能权限应为列表，每项形如 cases.view_case 或 cases.*"
+    elif not role.admin and (mgmt := [p for p in perms if is_management_perm(p)]):
+        errors["permissions"] = "业务角色不得持有管理权限：" + "、".join(mgmt)
+    assigns = role.assigns
+    if not isinstance(assigns, list) or not all(isinstance(c, str) for c in assigns):
+        errors["assigns"] = "可分配的角色应为角色代码列表"
+    else:
+        known = dict(Role.objects.filter(code__in=assigns).values_list("code", "admin"))
+        unknown = [c for c in assigns if c not in known]
+        if unknown:
+            errors["assigns"] = "可分配的角色不存在：" + "、".join(unknown)
+        elif any(known.values()):
+            errors["assigns"] = "三员管理角色不能出现在可分配的角色中"
+    if errors:
+        raise ValidationError(errors)
 
 
 # --- permissions -------------------------------------------------------------------------------------
@@ -99,7 +123,7 @@ def admin_perms(user) -> frozenset[str]:
 
         qs = management_permissions()
         if not user.is_superuser:
-            qs = Permission.objects.filter(group__user=user, group__role__code__in=admin_role_codes(),
+            qs = Permission.objects.filter(group__user=user, group__role__admin=True,
                                            content_type__app_label__in=MANAGEMENT_APPS)
         cached = frozenset(f"{a}.{c}" for a, c in qs.values_list("content_type__app_label", "codename"))
         user._separation_admin_perms = cached
@@ -112,14 +136,14 @@ def has_admin_perm(user, perm: str) -> bool:
 
 # --- accounts and roles ---------------------------------------------------------------------------------
 def is_admin_role(group) -> bool:
-    from accounts import roles
+    from accounts.models import Role
 
-    return roles.code_of(group) in admin_role_codes()
+    return Role.objects.filter(group=group, admin=True).exists()
 
 
 def is_protected(account) -> bool:
     """Accounts no screen may change: superusers and holders of a management role."""
-    return bool(account.is_superuser) or account.groups.filter(role__code__in=admin_role_codes()).exists()
+    return bool(account.is_superuser) or account.groups.filter(role__admin=True).exists()
 
 
 def assignable_roles(actor):
@@ -132,7 +156,7 @@ def assignable_roles(actor):
 
     if not (actor.is_authenticated and actor.is_active):
         return Group.objects.none()
-    qs = Group.objects.exclude(role__code__in=admin_role_codes())
+    qs = Group.objects.exclude(role__admin=True)
     if not actor.is_superuser:
         qs = qs.filter(role__code__in=allow_list(roles.codes_of(actor)))
     held = admin_perms(actor)
@@ -161,7 +185,7 @@ def check_account_editable(actor, account) -> None:
 def check_role_editable(actor, group) -> None:
     """Raise RoleRefused when ``actor`` may not change ``group``'s rights."""
     if is_admin_role(group):
-        raise RoleRefused(f"“{group.name}”是三员管理角色，其权限固定（fixtures/roles.yaml），不能在界面修改")
+        raise RoleRefused(f"“{group.name}”是三员管理角色，其权限固定（出厂值 metadata/roles.yaml），不能在界面修改")
     if actor.groups.filter(pk=group.pk).exists():
         raise RoleRefused("不能修改自己所属角色的权限")
 
@@ -173,6 +197,8 @@ def resolve_permissions(specs: list[str]):
 
     perms = []
     for spec in specs:
+        if not isinstance(spec, str) or "." not in spec:
+            continue  # malformed: validate_role refuses the file (and the load rolls back)
         app, codename = spec.split(".", 1)
         qs = Permission.objects.filter(content_type__app_label=app)
         perms += list(qs if codename == "*" else qs.filter(codename=codename))
@@ -180,49 +206,33 @@ def resolve_permissions(specs: list[str]):
 
 
 def sync_roles() -> tuple[dict, list[str]]:
-    """Bring the roles of fixtures/roles.yaml into the database: create missing roles (found by
-    code; the group's name is the file's only when it is created — afterwards it is site data)
-    with their rights; set the management roles' rights exactly as the file says; strip
-    management rights from every other group (business roles never grant rights). Business
-    roles' other rights are site data and are left alone. Returns ({code: Group}, [report lines
-    in Chinese])."""
+    """The roles kind's apply policy. Loads metadata/roles.yaml through the one metadata loader
+    (missing roles created with their group and rights; unedited roles follow the file; a
+    business role's rights after creation are site data, an upgrade only adds rights the file
+    newly lists), then sets the management roles' rights exactly as shipped and strips management
+    rights from every other group (business roles never grant rights). Returns
+    ({code: Group}, [report lines in Chinese])."""
     from django.contrib.auth.models import Group
 
-    out, report = {}, []
-    admin_codes = admin_role_codes()
-    for role in load_roles():
-        group, created = _role_group(role)
-        perms = resolve_permissions(role.get("permissions") or [])
-        if created:
-            group.permissions.set(perms)
-            report.append(f"新建角色：{group.name}")
-        elif role["code"] in admin_codes and set(group.permissions.all()) != set(perms):
-            group.permissions.set(perms)
-            report.append(f"三员角色权限已按 fixtures/roles.yaml 校正：{group.name}")
-        out[role["code"]] = group
-    for group in Group.objects.exclude(role__code__in=admin_codes):
+    from accounts.models import Role
+    from lowcode.serialization import load_metadata
+
+    before = set(Role.objects.values_list("code", flat=True))
+    load_metadata([ROLES_KIND])
+    roles = list(Role.objects.select_related("group").order_by("code"))
+    report = [f"新建角色：{r.name}" for r in roles if r.code not in before]
+    for role in roles:
+        if not role.admin:
+            continue
+        perms = resolve_permissions((role.shipped or {}).get("permissions", role.permissions) or [])
+        if set(role.group.permissions.all()) != set(perms):
+            role.group.permissions.set(perms)
+            report.append(f"三员角色权限已按出厂值（metadata/roles.yaml）校正：{role.name}")
+    for group in Group.objects.exclude(role__admin=True):
         stray = list(group.permissions.filter(content_type__app_label__in=MANAGEMENT_APPS)
                      .select_related("content_type"))
         if stray:
             group.permissions.remove(*stray)
             report.append(f"业务角色“{group.name}”不得持有管理权限，已移除："
                           + "、".join(f"{p.content_type.app_label}.{p.codename}" for p in stray))
-    return out, report
-
-
-def _role_group(role: dict):
-    """(group, created) of the file's ``role``: by code; a group of the file's name without a
-    code (made before codes existed) gets it."""
-    from django.contrib.auth.models import Group
-
-    from accounts.models import Role
-
-    found = Group.objects.filter(role__code=role["code"]).first()
-    if found is not None:
-        return found, False
-    group, created = Group.objects.get_or_create(name=role["name"])
-    held, _ = Role.objects.get_or_create(group=group, defaults={"code": role["code"]})
-    if held.code != role["code"]:  # the name was given to another role on this site: keep both
-        group, created = Group.objects.create(name=f"{role['name']}（{role['code']}）"), True
-        Role.objects.create(group=group, code=role["code"])
-    return group, created
+    return {r.code: r.group for r in roles}, report

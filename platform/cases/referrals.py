@@ -13,7 +13,7 @@ from cases.actions import ActionRefused, in_scope, trace
 from cases.models import Case, CaseReferral
 from notices.actions import case_label, notify
 
-REFER_PERMISSION = "cases.add_casereferral"      # 区级管理员, 街道管理员 (fixtures/roles.yaml)
+REFER_PERMISSION = "cases.add_casereferral"      # 区级管理员, 街道管理员 (metadata/roles.yaml)
 ANSWER_PERMISSION = "cases.change_casereferral"  # 部门用户
 MAX_TEXT = 2000
 

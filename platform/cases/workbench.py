@@ -21,11 +21,13 @@ from lowcode import registry
 
 PERIODS = {"month": ("本月", "上月"), "quarter": ("本季", "上季"), "year": ("本年", "上年")}
 DEFAULT_PERIOD = "month"
-REVIEW_KIND_LABELS = {"result": "调解结果审核", "escalation": "提级审核", "dispatch": "发单审核"}
 
 
 def review_kind_label(kind: str) -> str:
-    return REVIEW_KIND_LABELS.get(kind, f"{kind}审核")
+    """A review kind's label, from the ``review_kind`` dictionary (the one wording on every end;
+    a kind a workflow adds gets its label there, without code)."""
+    item = registry.get_dictionary("review_kind").get(kind)
+    return item.label if item is not None else f"{kind}审核"
 
 
 # --- periods -------------------------------------------------------------------------------

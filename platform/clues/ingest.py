@@ -561,7 +561,7 @@ def _rule_for(channel_key: str):
     rule = ensure_rule(channel_key)
     channel = Channel.objects.filter(key=channel_key).first()
     if rule is None or channel is None:
-        known = "、".join(Channel.objects.values_list("key", flat=True)) or "hotline12345、minhu、police110、jczz、province、odr、xltj、local"
+        known = "、".join(Channel.objects.values_list("key", flat=True)) or "尚无数据来源，请先运行 load_metadata"
         raise UnknownSource(f"未知的来源编码“{channel_key}”（可用：{known}）")
     return rule, channel
 

@@ -49,7 +49,7 @@ def ensure_organizations(regions: dict[str, Region]) -> None:
 
 
 def ensure_roles() -> dict[str, Group]:
-    """The roles of fixtures/roles.yaml (accounts.separation.sync_roles: missing roles created,
+    """The roles of metadata/roles.yaml (accounts.separation.sync_roles: missing roles created,
     the three management roles' rights as the file says, no management right on a business role)."""
     from accounts.separation import sync_roles
 

@@ -1,6 +1,6 @@
 """Third-party accounts (M-1.9): district admins create third-party organisations, their accounts
 and roles, open/close accounts; an org admin manages its own organisation's mediators. Roles
-are the groups of ``fixtures/roles.yaml`` (function rights are data: 用户与角色 › 组).
+are the groups of ``metadata/roles.yaml`` (function rights are data: 用户与角色 › 组).
 
 三员分立 (accounts.separation): a role is given only if it is on the actor's allow-list
 (``assigns`` in roles.yaml: district_admin → both third-party roles, tp_admin → tp_mediator) and holds

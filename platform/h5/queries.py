@@ -13,12 +13,12 @@ from accounts.scope import scope_queryset
 from cases import states
 from cases.admin import identity_lookup
 from cases.models import Case, Party, Review
+from cases.workbench import review_kind_label
 from lowcode import registry
 from notices.actions import readable
 from secure import audit
 
 PAGE_SIZE = 20
-REVIEW_KINDS = {"result": "结果审核", "escalation": "提级审核", "dispatch": "发单审核"}
 
 
 # --- labels and tabs ---------------------------------------------------------------------------
@@ -152,7 +152,7 @@ def similar_cases(case: Case, user, limit: int = 20) -> list[Similar]:
 
 # --- the case page -----------------------------------------------------------------------------
 def review_rows(case: Case) -> list[dict]:
-    return [{"kind": REVIEW_KINDS.get(r.kind) or label("case_status", r.state), "review": r}
+    return [{"kind": review_kind_label(r.kind), "review": r}
             for r in case.reviews.select_related("submitted_by", "decided_by").order_by("-submitted_at", "-pk")]
 
 

@@ -1,12 +1,14 @@
 """Migration operations shared by several apps' migrations."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.db import migrations
 
 
 def grant_role_rights(app_label: str):
     """A RunPython function giving existing roles the ``app_label`` function rights listed for
-    them in fixtures/roles.yaml. New databases get them when the roles are created
+    them in metadata/roles.yaml. New databases get them when the roles are created
     (demo.seeding.ensure_roles only sets permissions on a role it creates), so without this an
     existing installation's users would be turned away from new screens. Adds only; never
     removes."""
@@ -21,7 +23,7 @@ def grant_role_rights(app_label: str):
         create_permissions(config, apps=apps, verbosity=0)
         Group = apps.get_model("auth", "Group")
         Permission = apps.get_model("auth", "Permission")
-        path = settings.BASE_DIR / "fixtures" / "roles.yaml"
+        path = Path(getattr(settings, "METADATA_DIR", settings.BASE_DIR / "metadata")) / "roles.yaml"
         if not path.exists():
             return
         try:  # roles are found by code once accounts.Role exists (a renamed role keeps its rights)

@@ -20,7 +20,7 @@ class OrgProfile(models.Model):
 
     class Meta:
         verbose_name = verbose_name_plural = "第三方组织信息"
-        # function rights of the two ends (roles get them as data, fixtures/roles.yaml); which rows
+        # function rights of the two ends (roles get them as data, metadata/roles.yaml); which rows
         # a user then sees is dispatch.scope's business
         permissions = [("use_tp_pc", "使用第三方调解端（PC）"), ("use_tp_h5", "使用第三方调解端（H5）")]
 

@@ -2,7 +2,7 @@
 
     manage.py bootstrap_admins --sysadmin sysadmin --secadmin secadmin --auditor auditor [--region 339901]
 
-First it brings the roles of fixtures/roles.yaml into the database (accounts.separation.sync_roles:
+First it brings the roles of metadata/roles.yaml into the database (accounts.separation.sync_roles:
 missing roles, the management roles' rights, no management right left on a business role). Then
 it creates each account that does not exist yet with a random initial password printed once; the
 owner must change it at the first login and enrol the second factor (the login policy requires it

@@ -16,7 +16,7 @@ class Command(BaseCommand):
             "最后一行输出 JSON 汇总，拒绝的记录写入报告文件。")
 
     def add_arguments(self, parser):
-        parser.add_argument("source", help="来源编码：hotline12345 / minhu / police110 / jczz / province / odr / xltj / local")
+        parser.add_argument("source", help="来源编码（数据来源中登记的编码，如 hotline12345；见 metadata/channels.yaml）")
         parser.add_argument("files", nargs="+", help="文件路径")
         parser.add_argument("--report-dir", default=None, help="拒绝记录报告目录（默认 var/ingest-reports）")
 
