@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEV_ENV := var/dev.env
 
-.PHONY: run test test-postgres bench lint install dev-env demo clean-db
+.PHONY: run test test-postgres bench lint mutate install dev-env demo clean-db
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -61,6 +61,11 @@ test: install lint
 
 bench: install
 	$(PY) tests/perf/bench.py; a=$$?; $(PY) tests/perf/bench_ingest.py; b=$$?; $(PY) tests/perf/bench_dedup.py; c=$$?; $(PY) tests/perf/bench_thirdparty.py; d=$$?; $(PY) tests/perf/bench_escalation.py; e=$$?; test $$a -eq 0 -a $$b -eq 0 -a $$c -eq 0 -a $$d -eq 0 -a $$e -eq 0
+
+# Mutation testing, not in CI (about half an hour): each critical line of tests/mutate.py's list is
+# broken in turn and its tests must fail. K=masking runs only the mutations whose name contains it.
+mutate: install
+	$(PY) tests/mutate.py $(if $(K),-k "$(K)")
 
 clean-db:
 	rm -f var/db.sqlite3
