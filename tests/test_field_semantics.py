@@ -88,8 +88,8 @@ def percent_type(monkeypatch):
         "percent", "百分比", percent_field,
         to_json=lambda v: None if v in (None, "") else float(v), from_json=_percent_from_json,
         filter_kind="range", numeric=True, bounds="number", parse_filter=fieldtypes.parse_filter_number,
-        filter_input="number", display=lambda v: f"{v}%", excel_note=lambda spec, labels: "百分数，如 12.5%",
-        parse_cell=_percent_cell, format_cell=lambda v: f"{v}%")
+        filter_input="number", display=lambda v: f"{float(v):g}%", excel_note=lambda spec, labels: "百分数，如 12.5%",
+        parse_cell=_percent_cell, format_cell=lambda v: float(v) / 100)
     monkeypatch.setitem(fieldtypes.REGISTRY, "percent", entry)
     return entry
 
@@ -127,7 +127,10 @@ def test_a_field_type_added_in_one_entry_filters_the_list(settled_share, client_
     cl = response.context["cl"]
     assert any(getattr(f, "code", "") == "settled_share" and f.input_type == "number" for f in cl.filter_specs)
     assert [o.title for o in cl.result_list] == ["全部履行"]
-    assert "100%" in response.content.decode()  # the column shows the value as the type displays it
+    from django.urls import reverse
+
+    detail = c.get(reverse("admin:cases_case_detail", args=[cl.result_list[0].pk])).context["sections"]
+    assert ("已履行比例", "100%") in [row for _, rows in detail for row in rows]  # as the type displays it
 
 
 def test_a_field_type_added_in_one_entry_is_in_the_excel_template_and_import(settled_share, client_for):
@@ -149,6 +152,10 @@ def test_a_field_type_added_in_one_entry_is_in_the_excel_template_and_import(set
     token = response.context["token"]
     assert c.post(IMPORT_URL, {"action": "confirm", "token": token}).status_code in (200, 302)
     assert sorted(Case.objects.values_list("extra__settled_share", flat=True)) == [12.5, 40.0]
+    ws = workbook(c.get("/admin/cases/case/excel/export/")).active
+    rows = list(ws.iter_rows(values_only=True))
+    column = rows[0].index("已履行比例")
+    assert sorted(r[column] for r in rows[1:]) == [0.125, 0.4]  # cells as the type writes them (a fraction)
 
 
 # --- required-if / shown-if: one decision, three consumers ----------------------------------
