@@ -158,6 +158,20 @@ def test_screens_mask_the_value_without_the_right(pc_case, client_for):
     assert [r["银行账号"] for r in rows if r["案件标题"] == "工资代发纠纷"] == [MASKED]
 
 
+def test_third_party_pages_of_an_awarded_case_mask_the_value(pc_case, client_for):
+    from tests.dispatch_helpers import awarded_order_rows, tp_org, user
+
+    order, _, _ = awarded_order_rows(pc_case, tp_org(), user("demo_tp_mediator"))
+    for username, url in (("demo_tp_admin", f"/admin/cases/case/{pc_case.pk}/detail/"),  # 完整案件详情
+                          ("demo_tp_admin", f"/tp/orders/{order.pk}/case/"),
+                          ("demo_tp_mediator", f"/tp/m/orders/{order.pk}/case/")):
+        response = client_for(username).get(url)
+        assert response.status_code == 200, (username, url)
+        assert ACCOUNT not in html(response), url
+    detail = html(client_for("demo_tp_admin").get(f"/admin/cases/case/{pc_case.pk}/detail/"))
+    assert "银行账号" in detail and MASKED in detail
+
+
 def test_screens_show_the_value_with_the_right(pc_case, client_for):
     c = client_for("demo_district")  # 区级管理员: cases.view_sensitive_party
     for url in ("/admin/cases/case/", f"/admin/cases/case/{pc_case.pk}/detail/",
