@@ -117,6 +117,19 @@ def test_a_site_edited_cleaning_rule_keeps_its_edit_and_common_changes_reach_the
     assert report.kept_site_changes == ["cleaning/xltj.yaml"]
 
 
+def test_a_rule_that_drops_a_common_entry_dumps_it_as_null_and_loads_back_without_it(db, tmp_path):
+    from clues.models import CleaningRule
+    from lowcode.serialization import shipped_values
+
+    load_metadata(["cleaning_rules"])
+    rule = CleaningRule.objects.get(source="odr")
+    rule.type_map = {k: v for k, v in rule.type_map.items() if k != "邻里纠纷"}
+    rule.save()
+    dump_metadata(tmp_path, ["cleaning_rules"])
+    assert "邻里纠纷: null" in (tmp_path / "cleaning" / "odr.yaml").read_text(encoding="utf-8")
+    assert shipped_values("cleaning_rules", tmp_path)[("odr",)]["type_map"] == rule.type_map
+
+
 def test_channels_migrated_without_a_snapshot_become_shipped_and_a_renamed_one_is_kept(db, release):
     from clues.models import Channel
 
