@@ -168,7 +168,11 @@ def test_a_bad_file_is_refused_with_a_chinese_message_and_nothing_is_written(db,
     assert WarningLevel.objects.get(key="red").label == "红色预警"     # the level upgrade rolled back
     assert WarningRule.objects.get(code="overdue").condition != "超期天数 >"
 
-    release.edit("escalation/keywords.yaml", lambda rows: rows + [{"word": "砸店", "colour": "red"}])
+    release.edit("escalation/keywords.yaml", lambda rows: rows + [rows[0]])
+    with pytest.raises(MetadataError, match="出现了两次"):
+        load_metadata(["warning_keywords"], release.root)
+
+    release.edit("escalation/keywords.yaml", lambda rows: rows[:-1] + [{"word": "砸店", "colour": "red"}])
     with pytest.raises(CommandError, match="未知属性 colour"):
         call_command("load_metadata", dir=str(release.root), kind=["warning_keywords"])
 

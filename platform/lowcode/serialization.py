@@ -303,8 +303,13 @@ def load_metadata(names=None, root: Path | None = None, using: str = "default") 
             if not kind.path(root).exists():
                 continue
             model = kind.model_class
+            seen = set()
             for row in _rows(kind, root):
-                obj = loader.apply(kind, model, {k: row.values[k] for k in kind.key}, row.values, row.label)
+                lookup = {k: row.values[k] for k in kind.key}
+                if tuple(lookup.values()) in seen:  # the second row would silently win
+                    raise MetadataError(f"{row.label}：同一{kind.title}在文件中出现了两次")
+                seen.add(tuple(lookup.values()))
+                obj = loader.apply(kind, model, lookup, row.values, row.label)
                 if kind.children:
                     loader.load_children(kind, obj, row.children, row.label)
         loader.validate()
