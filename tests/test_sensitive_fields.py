@@ -173,10 +173,15 @@ def test_third_party_pages_of_an_awarded_case_mask_the_value(pc_case, client_for
 
 
 def test_screens_show_the_value_with_the_right(pc_case, client_for):
+    from secure.models import SecurityEvent
+
     c = client_for("demo_district")  # 区级管理员: cases.view_sensitive_party
     for url in ("/admin/cases/case/", f"/admin/cases/case/{pc_case.pk}/detail/",
                 f"/admin/cases/case/{pc_case.pk}/change/"):
         assert ACCOUNT in html(c.get(url)), url
+    seen = {e.detail["path"].rsplit("/", 2)[-2]: e.detail["fields"]
+            for e in SecurityEvent.objects.filter(event="view_unmasked", username="demo_district")}
+    assert "银行账号" in seen["detail"] and "银行账号" in seen["change"]  # full values audited, by label
     rows = exported(c.get("/admin/cases/case/excel/export/"))
     assert [r["银行账号"] for r in rows if r["案件标题"] == "工资代发纠纷"] == [ACCOUNT]
 
@@ -211,6 +216,10 @@ def test_exact_value_finds_the_case_and_a_part_does_not(pc_case, make_case, clie
     c.get("/admin/cases/case/")  # no "added" message left over
     found = html(c.get("/admin/cases/case/", {"q": ACCOUNT}))
     assert "工资代发纠纷" in found and "另一个案件" not in found
+    from secure.models import SecurityEvent
+
+    searched = SecurityEvent.objects.filter(event="search_sensitive").order_by("seq").last()
+    assert searched.detail["fields"] == ["银行账号"] and ACCOUNT not in json.dumps(searched.detail)
     assert "工资代发纠纷" not in html(c.get("/admin/cases/case/", {"q": ACCOUNT[:10]}))
     assert "工资代发纠纷" in html(c.get("/admin/cases/case/", {"q": "工资代发"}))  # other fields still
     assert "银行账号（加密字段，须输入完整值）" in html(c.get("/admin/cases/case/"))

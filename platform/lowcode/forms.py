@@ -12,6 +12,7 @@ from django.core.validators import (MaxLengthValidator, MaxValueValidator, MinVa
 
 from lowcode import fieldtypes, registry
 from lowcode.registry import EntityMeta, FieldSpec
+from secure import audit
 from secure.masking import mask
 
 OTHER_SECTION = "其他信息"
@@ -161,8 +162,11 @@ class MetaFormMixin:
             if code in self.fields and code in extra:
                 spec = meta.fields[code]
                 value = spec.from_stored(extra[code])
-                if spec.sensitive and self._mask_sensitive and value not in (None, "", []):
-                    value = self._show_masked(code, spec, value)
+                if spec.sensitive and value not in (None, "", []):
+                    if self._mask_sensitive:
+                        value = self._show_masked(code, spec, value)
+                    elif not self.is_bound and self.instance.pk:  # shown in full: audited
+                        audit.unmasked(self.instance, spec.label)
                 if not self.is_bound:
                     self.initial[code] = value
 

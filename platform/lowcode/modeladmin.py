@@ -39,8 +39,8 @@ def format_display(meta: registry.EntityMeta, spec, value, can_see_sensitive: bo
 
         if not can_see_sensitive:
             return audit.shown(obj, str(value) if value else "", spec.fieldtype, False)
-        if value and obj is not None:
-            audit.unmasked(obj, spec.fieldtype)
+        if value and obj is not None:  # the audit log names a runtime field by its label
+            audit.unmasked(obj, spec.fieldtype if spec.fieldtype in audit.SENSITIVE_LABELS else spec.label)
     return meta.display_value(spec, value)
 
 
