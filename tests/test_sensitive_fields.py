@@ -184,6 +184,8 @@ def test_screens_show_the_value_with_the_right(pc_case, client_for):
     assert "银行账号" in seen["detail"] and "银行账号" in seen["change"]  # full values audited, by label
     rows = exported(c.get("/admin/cases/case/excel/export/"))
     assert [r["银行账号"] for r in rows if r["案件标题"] == "工资代发纠纷"] == [ACCOUNT]
+    export = SecurityEvent.objects.filter(event="export").order_by("seq").last()
+    assert "银行账号" in export.detail["unmasked"]
 
     from accounts.models import User
 

@@ -267,7 +267,10 @@ class ExcelAdminMixin(PendingUploadsMixin):
         hooks = self.get_excel_hooks(request)
         filters = {k: (v if len(v) > 1 else v[0]) for k, v in request.GET.lists()}
         out = excel.export_workbook(self.entity, queryset, hooks, scope=scope, sheet_title=name, filters=filters)
+        # the party columns and every sensitive runtime field (by its label) go out in full
+        unmasked = ("id_number", "phone") + tuple(
+            s.label for s in registry.get_meta(self.entity).extra_fields() if s.sensitive)
         audit.export(request, name, rows=total, filters=filters,
-                     unmasked_fields=("id_number", "phone") if hooks.can_see_sensitive else ())
+                     unmasked_fields=unmasked if hooks.can_see_sensitive else ())
         stamp = timezone.localtime().strftime("%Y%m%d_%H%M")
         return FileResponse(out, as_attachment=True, filename=f"{name}_{stamp}.xlsx", content_type=XLSX_MIME)
