@@ -212,6 +212,28 @@ def test_masked_value_posted_back_keeps_the_stored_value(pc_case, client_for, re
     assert json.loads(_decrypt(stored_extra(pc_case.pk)["bank_account"])) == "6222000011112222"
 
 
+def test_excel_import_stores_ciphertext_and_the_import_preview_masks_it(bank_field, client_for, tmp_path,
+                                                                        settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from cases.models import Case
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    wb = openpyxl.Workbook()
+    wb.active.append(["*案件标题", "*案件类型", "*纠纷简要情况", "所属区域", "涉及人数", "*申请人姓名", "银行账号"])
+    wb.active.append(["导入的纠纷", "邻里纠纷", "借款未还", "湖滨社区", 1, "张三", ACCOUNT])
+    buf = io.BytesIO()
+    wb.save(buf)
+    c = client_for("demo_mediator")
+    url = "/admin/cases/case/excel/import/"
+    response = c.post(url, {"action": "upload", "file": SimpleUploadedFile("导入.xlsx", buf.getvalue())})
+    assert response.context["preview"].error_count == 0, html(response)[:3000]
+    assert ACCOUNT not in html(response)  # the preview of a user without the right
+    assert c.post(url, {"action": "confirm", "token": response.context["token"]}).status_code == 302
+    stored = stored_extra(Case.objects.get(title="导入的纠纷").pk)["bank_account"]
+    assert set(stored) == {"c", "b"} and json.loads(_decrypt(stored)) == ACCOUNT
+
+
 def test_exact_value_finds_the_case_and_a_part_does_not(pc_case, make_case, client_for):
     make_case(title="另一个案件")
     c = client_for("demo_mediator")

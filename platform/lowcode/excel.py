@@ -795,6 +795,14 @@ def preview_import(entity: str, table: Table, hooks: ExcelHooks | None = None) -
     result = _run(resource, dataset, dry_run=True)
     invalid = {r.number: r.error_dict for r in result.invalid_rows}
     failed = dict(result.row_errors())
+    # a sensitive runtime field's cells are masked here too for a user without the right
+    hidden: dict[int, str] = {}  # column index → masking kind
+    if not hooks.can_see_sensitive:
+        codes = plan.meta.label_to_code()
+        for i, header in enumerate(table.headers):
+            spec = plan.meta.fields.get(codes.get(str(header).lstrip(REQUIRED_MARK).strip(), ""))
+            if spec is not None and spec.sensitive and not spec.core:
+                hidden[i] = spec.fieldtype
     for index, (number, cells) in enumerate(table.rows, start=1):
         errors: dict[str, list[str]] = {}
         if index in invalid:
@@ -803,7 +811,9 @@ def preview_import(entity: str, table: Table, hooks: ExcelHooks | None = None) -
         if index in failed:
             logger.warning("import preview row %s failed: %r", number, [e.error for e in failed[index]])
             errors.setdefault("", []).append("处理该行时发生系统错误，请检查数据或联系管理员。")
-        preview.rows.append(PreviewRow(number, [cell_text(c) for c in cells], errors))
+        texts = [cell_text(c) for c in cells]
+        texts = [mask(t, hidden[i]) if i in hidden and t else t for i, t in enumerate(texts)]
+        preview.rows.append(PreviewRow(number, texts, errors))
     for err in result.base_errors:
         logger.warning("import preview failed: %r", err.error)
         preview.file_errors.append("校验时发生系统错误，未导入任何数据，请联系管理员。")
