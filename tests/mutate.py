@@ -99,8 +99,8 @@ MUTATIONS = [
              "            if False:\n",
              ("tests/test_concurrency_guards.py",)),
     Mutation("workflow: a reviewer at the handling level may decide", "platform/cases/actions.py",
-             "region__level__lt=level",
-             "region__level__lte=level",
+             "        return user_level(user) < case.level",
+             "        return user_level(user) <= case.level",
              ("tests/test_case_workflow.py",)),
     # --- dispatch award ------------------------------------------------------------------------------------
     Mutation("award: compare-and-set made unconditional", "platform/dispatch/actions.py",
@@ -136,13 +136,15 @@ def pytest_command(tests) -> list[str]:
     return [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:randomly", *tests]
 
 
-def run_tests(tests) -> tuple[bool, float]:
-    """(passed, seconds). No bytecode written: a mutated module never leaves a stale .pyc."""
+def run_tests(tests) -> tuple[int, str, float]:
+    """(pytest's exit code, the first failing test, seconds). No bytecode written: a mutated
+    module never leaves a stale .pyc behind."""
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     start = time.monotonic()
-    done = subprocess.run(pytest_command(tests), cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL)
-    return done.returncode == 0, time.monotonic() - start
+    done = subprocess.run(pytest_command(tests), cwd=ROOT, env=env, capture_output=True, text=True)
+    first = next((line.split(" - ")[0] for line in done.stdout.splitlines()
+                  if line.startswith(("FAILED ", "ERROR "))), "")
+    return done.returncode, first, time.monotonic() - start
 
 
 def problems(m: Mutation) -> list[str]:
@@ -166,16 +168,15 @@ def dirty(path: str) -> bool:
     return done.returncode != 0 or bool(done.stdout.strip())
 
 
-def mutate_and_run(m: Mutation) -> tuple[bool, float]:
-    """Apply, run, restore (content and modification time). (killed, seconds)."""
+def mutate_and_run(m: Mutation) -> tuple[int, str, float]:
+    """Apply, run, restore (content and modification time). run_tests' answer."""
     path = ROOT / m.path
     original_bytes = path.read_bytes()
     stat = path.stat()
     text = original_bytes.decode("utf-8")
     try:
         path.write_text(text.replace(m.original, m.replacement), encoding="utf-8")
-        passed, seconds = run_tests(m.tests)
-        return not passed, seconds
+        return run_tests(m.tests)
     finally:
         path.write_bytes(original_bytes)
         os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
@@ -199,9 +200,9 @@ def main(argv=None) -> int:
     rows, failed = [], False
     if not args.no_baseline:
         for tests in dict.fromkeys(m.tests for m in chosen if m.name not in broken):
-            passed, seconds = run_tests(tests)
-            print(f"未变异：{' '.join(tests)} {'通过' if passed else '失败'}（{seconds:.0f} 秒）", flush=True)
-            if not passed:
+            code, first, seconds = run_tests(tests)
+            print(f"未变异：{' '.join(tests)} {'通过' if code == 0 else '失败 ' + first}（{seconds:.0f} 秒）", flush=True)
+            if code != 0:
                 print("未变异的代码上测试就不通过：先修好，变异结果才有意义。")
                 return 1
     for m in chosen:
@@ -213,14 +214,17 @@ def main(argv=None) -> int:
             rows.append((m.name, "SKIPPED", 0.0, f"{m.path} 有未提交的修改"))
             failed = True
             continue
-        killed, seconds = mutate_and_run(m)
-        rows.append((m.name, "killed" if killed else "SURVIVED", seconds, " ".join(m.tests)))
-        failed |= not killed
-        print(f"{rows[-1][1]:9} {seconds:6.1f}s  {m.name}", flush=True)
+        code, first, seconds = mutate_and_run(m)
+        # 1: tests ran and failed (killed); 0: all passed (survived); other: pytest could not run
+        # the tests (a snippet that breaks the import is no proof) — both fail the run
+        result = {0: "SURVIVED", 1: "killed"}.get(code, f"ERROR {code}")
+        rows.append((m.name, result, seconds, first or " ".join(m.tests)))
+        failed |= result != "killed"
+        print(f"{result:9} {seconds:6.1f}s  {m.name}  {first}", flush=True)
 
     width = max(len(r[0]) for r in rows) if rows else 10
-    print(f"\n| {'mutation':{width}} | result    | seconds | tests |")
-    print(f"|{'-' * (width + 2)}|-----------|---------|-------|")
+    print(f"\n| {'mutation':{width}} | result    | seconds | killed by (first failing test) |")
+    print(f"|{'-' * (width + 2)}|-----------|---------|--------------------------------|")
     for name, result, seconds, note in rows:
         print(f"| {name:{width}} | {result:9} | {seconds:7.1f} | {note} |")
     killed = sum(r[1] == "killed" for r in rows)
