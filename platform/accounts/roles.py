@@ -64,14 +64,6 @@ def group(code: str):
     return Group.objects.get(role__code=code)
 
 
-def code_of(group) -> str:
-    """The code of ``group`` ("" for a group without one, e.g. a site-made group before it gets a code)."""
-    from accounts.models import Role
-
-    role = Role.objects.filter(group=group).only("code").first()
-    return role.code if role else ""
-
-
 def names(codes) -> dict[str, str]:
     """{code: display name} of the installed roles among ``codes``."""
     from accounts.models import Role
