@@ -133,3 +133,22 @@ def test_when_the_queue_is_unreachable_the_subscribers_run_inline(db, queued_pai
     with django_capture_on_commit_callbacks(execute=True):
         hooks.fire("test_event", record_keys=["a:9"])
     assert [name for name, _ in queued_pair] == ["first", "second"]
+
+
+def test_a_workflow_transition_is_announced_even_when_it_opens_no_review(make_case, heard,
+                                                                         django_capture_on_commit_callbacks):
+    """The status moves by a compare-and-set update (no post_save): a case closed on approval must
+    still reach the extensions, or its warning colour stays until the nightly run."""
+    from accounts.models import User
+    from cases import actions, states
+
+    mediator = User.objects.get(username="demo_mediator")
+    case = make_case("湖滨社区", case_type="neighbor", registrant=mediator)
+    actions.do_transition(case, "开始调解", mediator)
+    actions.submit_result(case, mediator, action="提交结果", outcome="success")
+    heard.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.do_transition(case, "审核通过", User.objects.get(username="demo_street"), opinion="同意")
+    case.refresh_from_db()
+    assert states.is_closed(case)
+    assert {"kind": "case", "ids": [case.pk]} in heard

@@ -21,7 +21,7 @@ from accounts import roles
 from accounts.scope import scope_queryset
 from cases.models import (Attachment, Case, CaseEvent, CaseFile, HelpRequest, MediationLog,
                           MediationResult, Review, Visit)
-from lowcode import fieldtypes, registry
+from lowcode import fieldtypes, hooks, registry
 from lowcode.forms import expression_values
 from lowcode.lists import raw_value
 from lowcode.workflow import Transition, WorkflowSpec, workflow_for
@@ -208,6 +208,9 @@ def do_transition(case: Case, action: str, user, *, opinion: str = "",
         trace(case, "review" if closed else "transition", text + (f"，意见：{opinion}" if opinion else ""),
               user, source, t.target)
 
+        # the status moved by update(), which sends no post_save: extensions (warning colours,
+        # the duplicate model) must still hear that the case changed, e.g. a case closed on approval
+        hooks.fire("records_changed", kind="case", ids=[case.pk])
         if opened is not None:
             notify(reviewers_for(case, t.target), "review", f"待审核：{case_label(case)}",
                    f"{user} 提交了“{action}”，请审核。案件编号 {case.exchange_id}", case)
