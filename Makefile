@@ -52,7 +52,7 @@ run: demo
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 lint: install
-	PYTHONPATH=platform:. $(VENV)/bin/lint-imports --config .importlinter
+	PYTHONPATH=platform:. $(VENV)/bin/lint-imports .importlinter
 
 # The whole suite on SQLite. Browser tests run when Chromium is installed (or are required
 # when E2E_REQUIRED=1, as in CI). DATABASE_URL=postgres://… runs it on PostgreSQL.
