@@ -30,7 +30,7 @@ VIOLATIONS = [
     ("extensions-independent", "extensions.dedup.api", "extensions.escalation.models"),
     ("layers", "orgs.models", "cases.models"),
     ("layers", "cases.models", "clues.models"),
-    ("layers", "h5.views", "thirdparty.views_m"),
+    ("layers", "h5.views", "partners.views_m"),
     ("layers", "ops.migration_operations", "lowcode.models"),
 ]
 

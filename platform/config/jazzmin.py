@@ -48,7 +48,7 @@ JAZZMIN_SETTINGS = {
         "clues.Channel": "fas fa-satellite-dish",
     },
     "custom_links": {
-        # the third-party end (thirdparty.urls): a menu group of its own, shown by function right
+        # the third-party end (partners.urls): a menu group of its own, shown by function right
         "第三方调解端": [
             {"name": "工作台", "url": "thirdparty:home", "icon": "fas fa-handshake", "permissions": ["thirdparty.use_tp_pc"]},
             {"name": "竞单中心", "url": "thirdparty:pool", "icon": "fas fa-gavel", "permissions": ["thirdparty.use_tp_pc"]},

@@ -57,7 +57,7 @@ INSTALLED_APPS = [
     "clues",
     "dispatch",
     "h5",
-    "thirdparty",
+    "partners",  # app label "thirdparty" (tables, migrations, permissions)
     "ops",
     "demo",
     "extensions.dedup",

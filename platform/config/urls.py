@@ -19,7 +19,7 @@ urlpatterns = [
     # public: anyone holding a voucher can check it (shows 有效/无效, never the parties)
     path("verify/", dispatch_views.verify, name="verify"),
     path("verify/<str:number>/", dispatch_views.verify, name="verify_voucher"),
-    path("tp/", include("thirdparty.urls")),
+    path("tp/", include("partners.urls")),
 ]
 
 # MEDIA is never served directly, not even in development: case files go through scoped views

@@ -10,7 +10,7 @@ from cases.forms import party_form_for
 from cases.handling_forms import bootstrap  # noqa: F401 - the PC views style their forms with it
 from cases.handling_forms import dictionary_choices
 from dispatch.models import Bid
-from thirdparty.models import OrgProfile
+from partners.models import OrgProfile
 
 
 class QueryForm(forms.Form):
@@ -122,7 +122,7 @@ class PeriodForm(forms.Form):
         return data
 
     def period(self):
-        from thirdparty.queries import Period
+        from partners.queries import Period
 
         if not self.is_valid():
             return Period(None, None)

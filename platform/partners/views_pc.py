@@ -1,7 +1,7 @@
 """第三方调解端 PC (org admin; the org's mediators see the bidding and case screens too): plain
 views in the admin's frame (admin/base_site.html, jazzmin menu). Thin: reads from
-thirdparty.queries, writes through dispatch.actions / dispatch.accounts / cases.actions /
-thirdparty.services. An id outside what the scope functions return is a 404 on every URL."""
+partners.queries, writes through dispatch.actions / dispatch.accounts / cases.actions /
+partners.services. An id outside what the scope functions return is a 404 on every URL."""
 from __future__ import annotations
 
 from django.contrib import messages
@@ -20,8 +20,8 @@ from dispatch import actions as dispatch_actions
 from dispatch import scope
 from dispatch.models import phase_q
 from h5.queries import party_rows
-from thirdparty import access, forms, queries, services
-from thirdparty.access import pc_context
+from partners import access, forms, queries, services
+from partners.access import pc_context
 
 
 def render(request, template: str, status: int = 200, **context):

@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.shortcuts import redirect
 
 from dispatch.scope import is_third_party
-from thirdparty.access import PC_PERM
+from partners.access import PC_PERM
 
 
 def install(site) -> None:

@@ -2,8 +2,8 @@
 (发单) id: a third party reaches a case only through an order awarded to its organisation."""
 from django.urls import path
 
-from thirdparty import views_m as m
-from thirdparty import views_pc as pc
+from partners import views_m as m
+from partners import views_pc as pc
 
 app_name = "thirdparty"
 urlpatterns = [

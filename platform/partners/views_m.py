@@ -1,6 +1,6 @@
 """第三方调解端 H5 (third-party mediator on a phone; weui, the grassroots H5's base template,
-forms and attachment view). Thin: reads from thirdparty.queries, writes through dispatch.actions,
-cases.actions (via h5.services for logs) and thirdparty.services. Ids outside the scope → 404."""
+forms and attachment view). Thin: reads from partners.queries, writes through dispatch.actions,
+cases.actions (via h5.services for logs) and partners.services. Ids outside the scope → 404."""
 from __future__ import annotations
 
 from django.contrib import messages
@@ -21,7 +21,7 @@ from h5 import queries as h5_queries
 from h5 import services as h5_services
 from h5 import views as h5_views
 from notices.actions import unread_count
-from thirdparty import access, forms, queries, services
+from partners import access, forms, queries, services
 
 
 def render_m(request, template: str, context: dict, status: int = 200):

@@ -11,7 +11,7 @@ from cases.actions import ActionRefused
 from cases.models import Case, Party
 from dispatch import accounts as tp_accounts
 from dispatch.scope import is_org_admin, third_party_org
-from thirdparty.models import OrgProfile
+from partners.models import OrgProfile
 
 
 def profile_of(org) -> OrgProfile:
