@@ -137,7 +137,7 @@ def test_org_admin_updates_the_allowed_org_info_and_sees_it(tp_world, client_for
 
 
 def test_bad_org_info_is_refused_with_a_message_and_nothing_saved(tp_world, client_for):
-    from thirdparty.models import OrgProfile
+    from partners.models import OrgProfile
 
     r = client_for("demo_tp_admin").post("/tp/org/", {"phone": "电话<script>", "contact": "x" * 40})
     assert r.status_code == 200
