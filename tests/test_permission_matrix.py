@@ -30,6 +30,12 @@ their privilege-escalation probes are in tests/test_privilege_escalation.py):
   name and ID number across regions, so "similar cases" and ID searches are tested too) — also
   when opened again after all the POSTs; a POST (admin bulk actions on other regions' ids, add
   forms with another region) changes nothing there;
+- an own object (own region, for the users with case rights) opens — a page that shows it shows
+  its text (the region's marker), so a deny-everything regression fails too;
+- "changed nothing" compares every row under the other regions of every model that belongs to
+  a region (tests/fingerprint.py finds them by their path to a region; a model without one is
+  named there with the reason); the bulk-action POSTs carry what the actions' confirmation steps
+  need (apply, reason, assignee, tags) so only the scope can stop them;
 - nothing answers 5xx.
 
 The district admin sees all of 示范区 by design, so for demo_district (and demo_dept, who sits at
@@ -85,6 +91,41 @@ VALUE_PARAMS = {
 }
 
 MARK = {"own": "【矩阵甲】", "other": "【矩阵乙】", "far": "【矩阵丙】"}
+# users whose role opens the cases of their region: their own objects must be shown
+SEES_CASES = {"demo_mediator", "demo_street", "demo_district"}
+# Own-region object screens a user of SEES_CASES is refused by design (403/404; 405 — a POST-only
+# endpoint — is never a refusal), and screens that answer without the object's text. Keys: a URL
+# name, a name prefix ending in ":", or a route ending in "/"; value: (users or "*", reason).
+DISTRICT_ONLY = ("demo_mediator", "demo_street")
+OWN_REFUSED = {
+    "delete/": ("*", "删除：案件、办理记录、线索、发单不能删除（业务角色没有这些删除权限）"),
+    "thirdparty:": ("*", "第三方调解端：只对第三方账号开放"),
+    "admin:view_on_site": ("*", "admin 的“在网站上查看”：这些模型没有对外页面"),
+    "admin:cases_case_handle": ("*", "办理页需要 ?action= 或 ?form= 参数，无参数为 404"),
+    "admin/cases/case/^([^/]+)/history/([^/]+)/$": ("*", "矩阵为两件案件都填第一件的历史编号，第二件的 URL 不成立"),
+    "admin:clues_rawrecord_": (DISTRICT_ONLY, "原始记录：区级（渠道原文含未清洗的个人信息）"),
+    "admin:dispatch_": (DISTRICT_ONLY, "发单与竞单：区级的功能"),
+    "dispatch:voucher": (DISTRICT_ONLY, "确认凭证：区级与中选组织"),
+    "admin:dispatch_dispatchorder_award": ("*", "选定：只接受 POST（GET 为 404）"),
+    "admin:dispatch_dispatchorder_withdraw": ("*", "撤回：只接受 POST（GET 为 404）"),
+    "admin:dispatch_dispatchorder_evaluate": ("*", "评价：只接受 POST（GET 为 404）"),
+    "admin:notices_notice_": ("*", "消息按收件人：同一区域里别人的消息也看不到（本人的消息见 h5/消息中心）"),
+    "h5/messages/<int:pk>/": ("*", "同上：消息按收件人"),
+}
+OWN_WITHOUT_TEXT = {
+    "/history/": ("*", "变更历史：列出谁在何时改了什么，不重复对象的正文"),
+    "admin:cases_party_delete": ("*", "当事人删除确认页：只有姓名（各区域同名同号）"),
+}
+
+
+def listed(table: dict, c: "Classified", username: str) -> bool:
+    for key, (users, _why) in table.items():
+        hit = (c.pattern.key == key or (key.endswith(":") or key.endswith("_")) and c.pattern.key.startswith(key)
+               or key.endswith("/") and (c.pattern.route.endswith(key) or key in c.pattern.route)
+               or c.pattern.route == key)
+        if hit and (users == "*" or username in users):
+            return True
+    return False
 REGIONS = {"own": "湖滨社区", "other": "溪口社区", "far": "邻区社区"}
 SHARED_ID = "11010519491231002X"         # the same applicant in every region
 SEARCHES = ["", f"?q={SHARED_ID}", "?q=矩阵", "?q=矩阵&box=all&tab=mediating"]
@@ -436,29 +477,13 @@ def follow(client: Client, response, hops: int = 5):
     return response, statuses, texts, False
 
 
-def fingerprint(prefixes: list[str]):
-    """Every row of the regions under ``prefixes`` (cases and everything linked to them)."""
-    from django.db.models import Q
+def fingerprint(prefixes: list[str]) -> dict[str, list]:
+    """Every row under ``prefixes`` of every model that belongs to a region (tests/fingerprint.py:
+    cases and everything linked to them, clues, raw records, orders, bids, vouchers, grants,
+    warnings, key persons, history rows …)."""
+    from tests import fingerprint as fp
 
-    from cases.models import (Attachment, Case, CaseEvent, CaseFile, HelpRequest, MediationItem, MediationLog,
-                              MediationResult, Party, Review, Visit)
-    from notices.models import Notice
-
-    def under(field_):
-        q = Q(pk__in=[])
-        for p in prefixes:
-            q |= Q(**{f"{field_}__startswith": p})
-        return q
-
-    snap = [sorted(Case.objects.filter(under("region_path")).values_list(
-        "pk", "title", "status", "level", "region_id", "tags", "deadline", "last_progress_at", "updated_at"))]
-    for model in (Party, MediationLog, MediationItem, MediationResult, Review, HelpRequest, Visit, Attachment,
-                  CaseEvent):
-        snap.append(sorted(map(repr, model.objects.filter(under("case__region_path")).values())))
-    snap.append(sorted(map(repr, Notice.objects.filter(under("case__region_path")).values())))
-    snap.append(sorted((f.pk, f.name, tuple(sorted(f.cases.values_list("pk", flat=True))))
-                       for f in CaseFile.objects.filter(under("region_path"))))
-    return snap
+    return fp.fingerprint(prefixes)
 
 
 # --- one user's view of the world ------------------------------------------------------------------------
@@ -560,7 +585,24 @@ def post_data(side: dict, pk_list: list[int]) -> dict:
         "region": str(side["region"].pk), "name": "越权档案", "tags": "group", "claim_amount": "1",
         "occurred_at": "2026-01-01 10:00", "visited_at": "2026-01-01 10:00", "party_count": "1",
         "source": "local", "_selected_action": [str(pk) for pk in pk_list], "index": "0", "select_across": "0",
+        # the confirmation step of a bulk action (打标, 归档, 分派, 转为案件, 关闭): without "apply" it
+        # only shows its form, and a refusal would prove nothing
+        "apply": "1", "add": "group", "assignee": "",
     }
+
+
+def bulk_data(me: "Perspective", side: dict, pk_list: list[int]) -> dict:
+    """``post_data`` for a bulk action on a list: the choices a valid confirmation needs come from
+    the user's own world (assignee: the user; region: the user's own), so only the scope of the
+    selected ids can stop it."""
+    from accounts.models import User
+
+    data = post_data(side, pk_list)
+    if me.username != "anonymous":
+        data["assignee"] = str(User.objects.get(username=me.username).pk)
+    if me.own is not None:
+        data["region"] = str(me.own["region"].pk)
+    return data
 
 
 # --- the matrix -----------------------------------------------------------------------------------------
@@ -587,6 +629,44 @@ def test_every_url_pattern_is_classified_and_covered(world):
     assert {"admin:cases_case_changelist", "admin:cases_case_detail", "admin:cases_party_change"} <= keys
 
 
+def test_every_model_is_fingerprinted_or_explained(db):
+    from tests import fingerprint as fp
+
+    assert not fp.unexplained(), ("这些模型找不到所属区域，POST 是否改动了它们无从检查——给它们一个到区域的外键路径，"
+                                  f"或在 tests/fingerprint.py 的 NOT_REGION_DATA 里写明原因：{fp.unexplained()}")
+    labels = {m._meta.label for m in fp.region_models()}
+    assert {"clues.Clue", "clues.RawRecord", "clues.ClueParty", "dispatch.DispatchOrder", "dispatch.Bid",
+            "dispatch.Voucher", "escalation.KeyPerson", "escalation.CaseWarning", "escalation.WarningEvent",
+            "cases.Case", "cases.HistoricalCase", "notices.Notice"} <= labels
+
+
+def test_the_bulk_posts_of_the_matrix_change_own_rows(regions_data):
+    """The matrix's bulk-action POST is complete: with the user's own ids it does what it says
+    (so with another region's ids only the scope stops it)."""
+    from cases.models import Case, CaseFile
+    from clues.models import Clue
+
+    me = perspective("demo_mediator", regions_data)
+    own = regions_data["own"]
+    clue, case = own[Clue], own["cases"][0]
+    offered = admin_actions(me.client.get("/admin/clues/clue/").content.decode())
+    offered += admin_actions(me.client.get("/admin/cases/case/").content.decode())
+    assert {"assign_selected", "close_selected", "tag_selected", "archive_selected"} <= set(offered)
+
+    def bulk(url, action, pk):
+        response = me.client.post(url, {**bulk_data(me, own, [pk]), "action": action})
+        assert response.status_code == 302, f"{action}：确认步骤没有完成（{response.status_code}）"
+
+    bulk("/admin/clues/clue/", "assign_selected", clue.pk)
+    assert Clue.objects.get(pk=clue.pk).assignee.username == "demo_mediator"
+    bulk("/admin/clues/clue/", "close_selected", clue.pk)
+    assert Clue.objects.get(pk=clue.pk).status == "closed"
+    bulk("/admin/cases/case/", "tag_selected", case.pk)
+    assert "group" in Case.objects.get(pk=case.pk).tags
+    bulk("/admin/cases/case/", "archive_selected", case.pk)
+    assert CaseFile.objects.get(name="越权档案").cases.filter(pk=case.pk).exists()
+
+
 @pytest.mark.parametrize("username", USERS)
 def test_permission_matrix(username, regions_data):
     me = perspective(username, regions_data)
@@ -609,7 +689,9 @@ def test_permission_matrix(username, regions_data):
         nonlocal baseline
         now = fingerprint(me.invisible_prefixes)
         if now != baseline:
-            failures.append(f"{label}：POST 改动了权限范围外的数据")
+            from tests.fingerprint import changed
+
+            failures.append(f"{label}：POST 改动了权限范围外的数据（{'、'.join(changed(baseline, now))}）")
             baseline = now
 
     def must_deny(label: str, response, method: str, strict: bool = True) -> str:
@@ -628,6 +710,16 @@ def test_permission_matrix(username, regions_data):
             texts = [body_text(response)] + texts
         check_text(f"{label} {method}", texts)
         return shown
+
+    def check_shown(c: "Classified", label: str, response, side: dict) -> None:
+        """An own object opens (or the screen redirects to where it is handled), and a page that
+        answers shows the object's text — a page refusing everyone would pass must_work alone."""
+        if response.status_code in DENIED - {405} and not listed(OWN_REFUSED, c, username):
+            failures.append(f"{label} GET：本区域的对象被拒绝（{response.status_code}）")
+        elif response.status_code == 200 and not listed(OWN_WITHOUT_TEXT, c, username):
+            mark = MARK[next(v for v, name in REGIONS.items() if name == side["region"].name)]
+            if mark not in getattr(response, "text_seen", ""):
+                failures.append(f"{label} GET：页面没有显示本区域对象的内容 {mark}")
 
     def must_work(label: str, response) -> str:
         """A page the user may or may not be allowed to open: no server error, no foreign data."""
@@ -653,8 +745,11 @@ def test_permission_matrix(username, regions_data):
                             must_deny(f"{label} {url}", me.client.post(url, post_data(side, [])), "POST")
                             check_unchanged(f"{label} {url}")
                     elif side_name == "own":
-                        cells.append("本" + must_work(f"{label} {url}", me.client.get(url)))
+                        response = me.client.get(url)
+                        cells.append("本" + must_work(f"{label} {url}", response))
                         reads.append((label, url))
+                        if username in SEES_CASES:
+                            check_shown(c, f"{label} {url}", response, side)
                     else:
                         cells.append("外" + must_deny(f"{label} {url}", me.client.get(url), "GET"))
                         if p.key not in NO_POST:
@@ -701,7 +796,7 @@ def test_permission_matrix(username, regions_data):
                 # a POST with another region's ids: the review decision, and every bulk action offered
                 other_ids = _ids_for_changelist(c, me.other) or [o.pk for o in me.other["cases"]]
                 for action in ["审核通过"] + bulk:
-                    data = post_data(me.other, other_ids)
+                    data = bulk_data(me, me.other, other_ids)
                     data["action"] = action
                     response = me.client.post(url, data)
                     if response.status_code >= 500:
