@@ -19,3 +19,8 @@ class CluesConfig(AppConfig):
                  dump_order=("sort", "key"))
         register(RULES_KIND, model="clues.CleaningRule", file="cleaning/", key=("source",),
                  after=("channels",), base="cleaning/_common.yaml")
+        # the channels are the items of the 事件来源 dictionary (a case's source): one list
+        from clues.models import channel_choices
+        from lowcode.registry import provide_dictionary
+
+        provide_dictionary("event_source", channel_choices, model="clues.Channel")

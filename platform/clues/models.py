@@ -49,6 +49,11 @@ class Channel(MetaRecord):
         return self.name
 
 
+def channel_choices() -> list[tuple[str, str]]:
+    """(key, name) of every channel in display order: the items of the 事件来源 dictionary."""
+    return list(Channel.objects.order_by("sort", "key").values_list("key", "name"))
+
+
 class CleaningRule(MetaRecord):
     """清洗规则 of one channel — metadata a business admin edits (see metadata/cleaning/*.yaml
     for the shipped defaults, _common.yaml merged under each, and the meaning of every key)."""

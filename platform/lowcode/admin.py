@@ -157,8 +157,14 @@ class DictionaryAdmin(MetaRecordAdmin):
     list_filter = [CustomisedFilter]
     inlines = [DictItemInline]
 
+    def get_inlines(self, request, obj):
+        # items another registry provides are edited there (the description says where)
+        return [] if obj is not None and registry.dictionary_provider(obj.code) else self.inlines
+
     @admin.display(description="字典项数")
     def item_count(self, obj):
+        if registry.dictionary_provider(obj.code):
+            return len(registry.get_dictionary(obj.code))
         return obj.items.count()
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextvars
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -312,10 +313,53 @@ def get_dictionary(code: str) -> dict[str, DictEntry]:
     return entries
 
 
+# --- dictionaries whose items another registry owns -------------------------------------------
+@dataclass(frozen=True)
+class DictionaryProvider:
+    items: Callable[[], Iterable[tuple[str, str]]]   # () -> [(code, label), …] in display order
+    model: str                                       # "app_label.Model" whose rows are the items
+
+
+_providers: dict[str, DictionaryProvider] = {}
+
+
+def provide_dictionary(code: str, items: Callable[[], Iterable[tuple[str, str]]], *, model: str) -> None:
+    """Let the rows of ``model`` be the items of dictionary ``code`` (e.g. the channels are the
+    items of ``event_source``): the list lives in one place, and every screen that reads the
+    dictionary (forms, list filters, display, Excel) sees a rename at once. A save or delete of
+    ``model`` bumps the metadata version like any metadata edit; the dictionary's own DictItem
+    rows, if any, are ignored. Called from the owner's ``AppConfig.ready``."""
+    from django.apps import apps
+    from django.db.models.signals import post_delete, post_save
+
+    _providers[code] = DictionaryProvider(items, model)
+    source = apps.get_model(model)
+    post_save.connect(_provider_changed, sender=source, dispatch_uid=f"lowcode-provided-{code}-save")
+    post_delete.connect(_provider_changed, sender=source, dispatch_uid=f"lowcode-provided-{code}-delete")
+
+
+def _provider_changed(sender, raw=False, **kwargs):
+    from lowcode.signals import bump_version
+
+    if not raw:  # fixtures load rows raw; load_metadata saves normally and so bumps
+        bump_version()
+
+
+def dictionary_provider(code: str) -> DictionaryProvider | None:
+    return _providers.get(code)
+
+
+def _provided(provider: DictionaryProvider) -> dict[str, DictEntry]:
+    return {code: DictEntry(code, label, None, label, "", True) for code, label in provider.items()}
+
+
 def compile_dictionaries(codes: set[str]) -> dict[str, dict[str, DictEntry]]:
     from lowcode.models import DictItem
 
     dictionaries: dict[str, dict[str, DictEntry]] = {code: {} for code in codes}
+    for code in codes & _providers.keys():
+        dictionaries[code] = _provided(_providers[code])
+    codes = codes - _providers.keys()
     items = list(DictItem.objects.filter(dictionary__code__in=codes).select_related("dictionary")
                  .order_by("dictionary_id", "sort", "id"))
     by_pk = {i.pk: i for i in items}
