@@ -192,11 +192,11 @@ def test_a_kind_registered_in_a_test_loads_dumps_and_diffs_with_no_other_code(me
     source = tmp_path / "shipped"
     (source / "extra").mkdir(parents=True)
     text = ("# 试验用的列表配置\n"
-            "- entity: case\n  role: 测试角色\n  columns: [title, status]\n  page_size: 30\n")
+            "- entity: case\n  role: dept_user\n  columns: [title, status]\n  page_size: 30\n")
     (source / "extra" / "views.yaml").write_text(text, encoding="utf-8")
 
     report = load_metadata(["test_list_views"], source)
-    view = ListView.objects.get(entity="case", role="测试角色")
+    view = ListView.objects.get(entity="case", role="dept_user")
     assert report.created == 1 and view.origin == "shipped" and view.page_size == 30
 
     ListView.objects.exclude(pk=view.pk).delete()  # only this kind's record in the table

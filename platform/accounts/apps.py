@@ -18,3 +18,9 @@ class AccountsConfig(AppConfig):
         # roles and their shipped rights (metadata/roles.yaml); sync_roles is the apply policy
         register(ROLES_KIND, model="accounts.Role", file="roles.yaml", key=("code",), label="角色",
                  validate=validate_role)
+
+        from accounts.separation import known_role_codes
+        from lowcode.validation import provide_role_codes
+
+        # workflows, layouts and lists name roles by code: a typo is refused on save and on load
+        provide_role_codes(known_role_codes)

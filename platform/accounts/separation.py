@@ -49,6 +49,14 @@ def load_roles() -> list[dict]:
     return list(shipped_values(ROLES_KIND).values())
 
 
+def known_role_codes() -> set[str]:
+    """The codes metadata may name: the installed roles, and the shipped ones (a database whose
+    roles are not synced yet, e.g. a fresh test database, still knows them)."""
+    from accounts.models import Role
+
+    return set(Role.objects.values_list("code", flat=True)) | {row["code"] for row in load_roles()}
+
+
 def admin_role_codes() -> frozenset[str]:
     from accounts.models import Role
 

@@ -3,6 +3,7 @@ A metadata record that would break a screen is refused before it is saved."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 
 from django.core.exceptions import ValidationError
 
@@ -12,6 +13,29 @@ CODE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 LIST_PSEUDO_COLUMNS = {"__str__"}
 DECISIONS = ("approve", "return", "reject")
 MAX_DAYS = 36600  # date bounds: about a hundred years either way
+
+
+# Roles belong to the accounts app, which the engine may not import: accounts tells the engine
+# which role codes exist (``provide_role_codes`` in its AppConfig.ready). Without a provider
+# (the engine on its own) role codes are not checked.
+_role_codes: Callable[[], Iterable[str]] | None = None
+
+
+def provide_role_codes(provider: Callable[[], Iterable[str]] | None) -> None:
+    """Register the callable that returns every known role code (None: stop checking)."""
+    global _role_codes
+    _role_codes = provider
+
+
+def _unknown_roles(codes) -> str | None:
+    """A Chinese message naming the codes among ``codes`` no role has, with the known ones."""
+    if _role_codes is None:
+        return None
+    known = set(_role_codes())
+    bad = [c for c in codes if c not in known]
+    if not bad:
+        return None
+    return f"未知的角色代码：{'、'.join(map(str, bad))}（已有角色代码：{'、'.join(sorted(known)) or '无'}）"
 
 
 def _entity_field_codes(entity: str, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -104,6 +128,9 @@ def validate_layout(layout) -> None:
     dupes = sorted({c for c in codes if codes.count(c) > 1})
     if dupes:
         raise ValidationError({"sections": f"字段重复出现：{'、'.join(dupes)}"})
+    msg = layout.role and _unknown_roles([layout.role])
+    if msg:
+        raise ValidationError({"role": msg})
 
 
 def validate_listview(lv) -> None:
@@ -120,6 +147,9 @@ def validate_listview(lv) -> None:
         errors["columns"] = "至少需要一列"
     if lv.page_size < 1 or lv.page_size > 500:
         errors["page_size"] = "每页条数应在 1～500 之间"
+    msg = lv.role and _unknown_roles([lv.role])
+    if msg:
+        errors["role"] = msg
     if errors:
         raise ValidationError(errors)
 
@@ -140,6 +170,12 @@ def validate_workflow(wf) -> None:
         for s in list(t.get("from", [])) + [t["to"]]:
             if s not in states:
                 raise ValidationError({"transitions": f"流转“{t['action']}”引用了未定义的状态：{s}"})
+        roles = t.get("roles", [])
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            raise ValidationError({"transitions": f"流转“{t['action']}”的 roles 应为角色代码列表"})
+        msg = _unknown_roles(roles)
+        if msg:
+            raise ValidationError({"transitions": f"流转“{t['action']}”：{msg}"})
         if t.get("decision") and t["decision"] not in DECISIONS:
             raise ValidationError({"transitions": f"流转“{t['action']}”的 decision 只能是 {'、'.join(DECISIONS)}"})
         try:
