@@ -14,7 +14,7 @@ def metadata(db):
     from lowcode.apps import ENGINE_KINDS
     from lowcode.serialization import load_metadata
 
-    load_metadata(ENGINE_KINDS)
+    load_metadata([*ENGINE_KINDS, "channels"])  # the channels are the 事件来源 dictionary's items
     registry.clear_cache()
     return registry
 
