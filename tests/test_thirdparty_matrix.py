@@ -15,6 +15,11 @@ awarded to its own organisation — nothing else by any path:
   withdrawn stays on the organisation's revoked voucher — the voucher certifies it);
 - non-third-party users never get the third-party screens (thirdparty:*), anonymous users are sent
   to a login page;
+- what a third party may see opens on its own screens and shows its text (the order's or the
+  case's marker) — a screen refusing everything fails (exceptions: TP_CASE_PAGES, TP_REFUSED,
+  TP_WITHOUT_TEXT, each with its reason);
+- "changed nothing" compares every row of every model that belongs to a region
+  (tests/fingerprint.py) and the other organisations' profiles;
 - nothing answers 5xx.
 The matrix (pattern × state → statuses) is written to test-output/thirdparty-matrix/."""
 from __future__ import annotations
@@ -40,6 +45,22 @@ ORDER_VISIBLE = {
 }
 CASE_VISIBLE = {"own_org": {"own"}, "rival": {"other"}}
 SEARCH_TERMS = ["", "?q=合同", "?q=案内", "?q=11010519491231002X"]
+# What a third party may see opens on its own screens (thirdparty:*; the staff screens under
+# /admin/ may refuse it) and shows the object's text. Exceptions, by URL name, with the reason:
+TP_CASE_PAGES = {  # an order's case pages: only once the order is awarded to the own organisation
+    "thirdparty:case": "案件页：发单中选本组织后才开放",
+    "thirdparty:m_case": "同上（手机）",
+    "thirdparty:m_result": "提交调解结果：同上",
+    "thirdparty:m_voucher": "确认凭证：中选本组织后才有（页面显示凭证编号，不含发单正文）",
+}
+TP_REFUSED: dict[str, str] = {}
+# pages that show an object by its number rather than its text
+TP_SHOWN_BY_NUMBER = {"thirdparty:m_voucher": "voucher_number"}
+TP_WITHOUT_TEXT = {
+    "admin:cases_party_history": "变更历史：只列改动，不重复对象的正文",
+    "cases:attachment": "附件下载：文件本身，不是页面",
+    "h5:attachment": "附件下载：同上",
+}
 
 
 def side_of(user: str) -> str:
@@ -184,17 +205,22 @@ def forbidden_marks(user: str, world) -> list[str]:
     return marks
 
 
-def fingerprint():
-    from cases.models import Attachment, Case, MediationItem, MediationLog, MediationResult, Party, Review
-    from dispatch.models import Bid, DispatchOrder, Evaluation, Voucher
+def fingerprint(user=None) -> dict[str, list]:
+    """Every row of every model that belongs to a region (tests/fingerprint.py: cases and their
+    rows, orders, bids, vouchers, evaluations, grants, clues, warnings, history …) plus the
+    organisations' profiles — except what the user may change: their own messages (read) and
+    their own organisation's profile (the org admin edits it)."""
+    from notices.models import Notice
+    from tests import fingerprint as fp
+    from partners.models import OrgProfile
 
-    return [sorted(Case.objects.values_list("pk", "title", "status", "address", "tags", "level")),
-            sorted(DispatchOrder.objects.values_list("pk", "state", "awarded_org_id", "title", "signup_end")),
-            sorted(Bid.objects.values_list("pk", "status", "mediator_id")),
-            sorted(Voucher.objects.values_list("pk", "confirmed_at", "revoked_at")),
-            Evaluation.objects.count(), Party.objects.count(), MediationLog.objects.count(),
-            MediationItem.objects.count(), MediationResult.objects.count(), Review.objects.count(),
-            Attachment.objects.count()]
+    snap = fp.fingerprint([""])
+    profiles = OrgProfile.objects.all()
+    if user is not None:
+        snap["notices.Notice"] = sorted(map(repr, Notice.objects.exclude(recipient=user).values_list()))
+        profiles = profiles.exclude(organization_id=user.organization_id)
+    snap["thirdparty.OrgProfile"] = sorted(map(repr, profiles.values_list()))
+    return snap
 
 
 POST_DATA = {
@@ -202,6 +228,7 @@ POST_DATA = {
     "agreement": "越权协议", "plan": "越权报名", "quoted_fee": "1", "reason": "越权撤回", "score": "5",
     "comment": "越权评价", "name": "越权当事人", "role": "respondent", "party_kind": "person",
     "occurred_at": "2026-01-01T10:00", "op": "disable", "select_across": "0", "index": "0",
+    "apply": "1", "add": "group",  # the confirmation step of a bulk action (see the region matrix)
 }
 
 
@@ -240,7 +267,8 @@ def test_thirdparty_matrix(username, matrix_world):
     marks = forbidden_marks(username, matrix_world)
     sides = matrix_world["sides"]
     failures, rows = [], []
-    baseline = fingerprint()
+    me = None if anonymous else User.objects.get(username=username)
+    baseline = fingerprint(me)
 
     def leaked(label, texts):
         for text in texts:
@@ -252,9 +280,11 @@ def test_thirdparty_matrix(username, matrix_world):
 
     def changed(label):
         nonlocal baseline
-        now = fingerprint()
+        now = fingerprint(me)
         if now != baseline:
-            failures.append(f"{label}：POST 改动了不应改动的数据")
+            from tests.fingerprint import changed as which
+
+            failures.append(f"{label}：POST 改动了不应改动的数据（{'、'.join(which(baseline, now))}）")
             baseline = now
 
     def deny(label, response, strict=True) -> str:
@@ -268,6 +298,22 @@ def test_thirdparty_matrix(username, matrix_world):
             failures.append(f"{label}：应拒绝，实际 200")
         leaked(label, ([] if response.status_code in REDIRECTS else [body_text(response)]) + texts)
         return shown
+
+    def shown(label, key, response, state) -> None:
+        """What the user may see opens and shows its text (the order's or the case's marker) — a
+        screen refusing everything would pass the rest of the matrix."""
+        refusable = (not key.startswith("thirdparty:") or key in TP_REFUSED
+                     or key in TP_CASE_PAGES and state not in CASE_VISIBLE[side_of(username)])
+        if response.status_code in DENIED - {405} and not refusable:
+            failures.append(f"{label}：可见的对象被拒绝（{response.status_code}）")
+        elif response.status_code == 200 and key in TP_SHOWN_BY_NUMBER:
+            number = sides[state].get(TP_SHOWN_BY_NUMBER[key], "")
+            if not number or number not in body_text(response):
+                failures.append(f"{label}：页面没有显示该对象的编号 {number}")
+        elif response.status_code == 200 and key not in TP_WITHOUT_TEXT:
+            text = body_text(response)
+            if STATES[state] not in text and CASE_MARKS[state] not in text:
+                failures.append(f"{label}：页面没有显示该对象的内容（{STATES[state]} / {CASE_MARKS[state]}）")
 
     def work(label, response) -> str:
         if response.status_code >= 500:
@@ -312,7 +358,10 @@ def test_thirdparty_matrix(username, matrix_world):
                         deny(here + " POST", client.post(target, POST_DATA))
                         changed(here)
                 elif may_see(username, state, kinds) and not (tp_screen and username not in THIRD_PARTY):
-                    cells.append(state + ":" + work(here + " GET", client.get(target)))
+                    response = client.get(target)
+                    cells.append(state + ":" + work(here + " GET", response))
+                    if username in THIRD_PARTY and (case_linked(kinds) or dispatch_object(kinds)):
+                        shown(here, p.key, response, state)
                 else:
                     cells.append(state + ":" + deny(here + " GET", client.get(target)))
                     if p.key not in NO_POST:
