@@ -1,6 +1,6 @@
 """The channel list lives in one place (issue 12): the channels (线索与归集 › 数据来源) are the items
 of the 事件来源 dictionary, so a channel renamed in its admin shows its new name wherever a case's
-source is shown — the case list filter and column, the Excel template — with no dictionary edit."""
+source is shown — the case list filter and column, the Excel template, the duplicate list's filter — with no dictionary edit."""
 from __future__ import annotations
 
 import io
@@ -10,6 +10,7 @@ import pytest
 
 LIST_URL = "/admin/cases/case/"
 TEMPLATE_URL = "/admin/cases/case/excel/template/"
+DEDUP_URL = "/admin/dedup/pair/"
 
 
 @pytest.fixture
@@ -56,6 +57,8 @@ def test_a_channel_renamed_in_its_admin_is_renamed_in_the_case_filter_column_and
     assert "热线转来的纠纷" in filtered.content.decode()
     template = template_text(mediator.get(TEMPLATE_URL))
     assert "市民热线" in template and "12345热线" not in template
+    duplicates = district.get(DEDUP_URL).content.decode()                # the duplicate list's 来源 filter
+    assert "市民热线" in duplicates and "12345热线" not in duplicates and duplicates.count("本地登记") == 1
 
 
 def test_the_event_source_dictionary_has_no_items_of_its_own(channels, metadata):

@@ -47,9 +47,9 @@ class ChannelFilter(admin.SimpleListFilter):
     parameter_name = "channel"
 
     def lookups(self, request, model_admin):
-        from clues.models import Channel
+        from clues.models import channel_choices
 
-        return [(c.key, c.name) for c in Channel.objects.all()] + [("local", "本地登记")]
+        return channel_choices()  # local registration is a channel too (metadata/channels.yaml)
 
     def queryset(self, request, queryset):
         if self.value():
