@@ -143,7 +143,7 @@ def run_tests(tests) -> tuple[int, str, float]:
     start = time.monotonic()
     done = subprocess.run(pytest_command(tests), cwd=ROOT, env=env, capture_output=True, text=True)
     first = next((line.split(" - ")[0] for line in done.stdout.splitlines()
-                  if line.startswith(("FAILED ", "ERROR "))), "")
+                  if line.startswith(("FAILED tests", "ERROR tests"))), "")
     return done.returncode, first, time.monotonic() - start
 
 
