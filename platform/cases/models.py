@@ -19,7 +19,8 @@ class Case(models.Model):
     mediation_type = models.CharField("调解类型", max_length=64, blank=True)
     source = models.CharField("案件来源", max_length=32, default="local")
     tags = models.JSONField("案件标签", default=list, blank=True)
-    status = models.CharField("案件状态", max_length=32, default="registered")
+    # no fixed default: a new case starts in the first state of its type's workflow (save())
+    status = models.CharField("案件状态", max_length=32, blank=True)
     party_count = models.PositiveIntegerField("涉及人数", default=1)
     address = models.CharField("纠纷发生地", max_length=255, blank=True)
     occurred_at = models.DateTimeField("发生时间", null=True, blank=True)
@@ -75,6 +76,10 @@ class Case(models.Model):
             from orgs.models import Region
 
             self.region_path = Region.objects.values_list("path", flat=True).get(pk=self.region_id)
+        if not self.status and self._state.adding:
+            from cases.states import initial_state
+
+            self.status = initial_state(self.case_type)
         if self.deadline is None and self.case_type:
             from cases.timelimits import deadline_for
 

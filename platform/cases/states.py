@@ -106,6 +106,15 @@ def workflow_of(case) -> WorkflowSpec | None:
     return _workflow_for_type(registry.current_version(), case.case_type or "")
 
 
+def initial_state(case_type: str | None) -> str:
+    """Where a newly registered case of this type starts: the first state of the workflow the
+    type follows (its own, an ancestor type's, or the default one)."""
+    wf = _workflow_for_type(registry.current_version(), case_type or "")
+    if wf is None or not wf.states:
+        raise LookupError(f"案件类型“{case_type or '（空）'}”没有可用的流程，请业务配置管理员在“流程”中配置")
+    return next(iter(wf.states))
+
+
 def is_closed(case) -> bool:
     wf = workflow_of(case)
     return bool(wf and wf.state(case.status).closed)

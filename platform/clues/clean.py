@@ -144,7 +144,8 @@ class CompiledRule:
             return ""
         if label in self.status_map:
             return self.status_map[label]
-        return self.dictionary_statuses.get(label, self.status_default or "registered")
+        # "" (no default set): the case starts in its workflow's first state (ingest fills it in)
+        return self.dictionary_statuses.get(label, self.status_default)
 
     # -- the whole record -----------------------------------------------------------------
     def apply(self, raw: dict) -> CleanResult:

@@ -270,6 +270,7 @@ class Deriver:
         return [ClueParty(**values) for values in self.clue_party_values(p)]
 
     def case_values(self, p: Pending) -> dict:
+        from cases.states import initial_state
         from cases.timelimits import deadline_for
         from lowcode.registry import get_dictionary
 
@@ -299,7 +300,7 @@ class Deriver:
         return {
             "title": (std["title"] or std["type_label"] or std["source_id"])[:200],
             "description": std["description"], "case_type": std["type_code"], "source": self.channel.key,
-            "status": std["status"] or "registered", "party_count": max(1, len(std["parties"])),
+            "status": std["status"] or initial_state(std["type_code"]), "party_count": max(1, len(std["parties"])),
             "address": std["address"], "occurred_at": std["occurred_at"], "registered_at": registered,
             "deadline": deadline_for(std["type_code"], registered), "region_id": region.pk,
             "region_path": region.path, "mediation_type": mediation_type,
