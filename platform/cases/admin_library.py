@@ -15,8 +15,8 @@ from accounts.scope import scope_queryset
 from cases import actions
 from cases.actions import ActionRefused
 from cases.admin_blocks import label
-from cases.handling_forms import dictionary_choices
 from cases.models import Case, CaseFile
+from lowcode.choices import dictionary_choices
 from lowcode.modeladmin import ScopedAdminMixin
 from lowcode.registry import format_when, get_dictionary
 

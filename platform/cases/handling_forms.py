@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from cases import actions
 from cases.models import MediationItem
-from lowcode import registry
+from lowcode.choices import dictionary_choices
 from lowcode.fieldtypes import NOT_IN_FUTURE
 from lowcode.forms import bound_form
 
@@ -23,16 +23,6 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp"}
 # the file picker offers what actions.check_upload takes
 ACCEPT = ",".join(["image/*", *sorted(actions.ALLOWED_SUFFIXES - IMAGE_SUFFIXES)])
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> shows and sends
-PLEASE_CHOOSE = "请选择"
-
-
-def dictionary_choices(code: str, blank: str | None = PLEASE_CHOOSE) -> list[tuple[str, str]]:
-    """Choices from a dictionary's active items, led by a blank choice labelled ``blank``
-    (请选择 on a form, 全部 on a query; None: no blank choice)."""
-    items = [(c, e.label) for c, e in registry.get_dictionary(code).items() if e.is_active]
-    return ([("", blank)] if blank is not None else []) + items
-
-
 def datetime_widget() -> forms.DateTimeInput:
     return forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_FORMAT)
 

@@ -31,10 +31,10 @@ from accounts.scope import regions_for, scope_q
 from cases.actions import ActionRefused
 from cases.admin import can_see_sensitive, identity_lookup
 from cases.admin_blocks import label
-from cases.handling_forms import dictionary_choices
 from clues import actions, quality, redact
 from clues.models import Channel, Clue, IngestBatch, RawRecord, Rejection
 from lowcode import slots
+from lowcode.choices import dictionary_choices
 from lowcode.lists import BoundedDateFieldListFilter
 from lowcode.modeladmin import ScopedAdminMixin, current_request, set_current_request
 from orgs.models import Region

@@ -4,7 +4,8 @@ from __future__ import annotations
 from django import forms
 
 from accounts import roles
-from cases.handling_forms import bootstrap, dictionary_choices
+from cases.handling_forms import bootstrap
+from lowcode.choices import dictionary_choices
 from orgs.models import Region
 
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]

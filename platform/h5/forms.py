@@ -9,9 +9,10 @@ from django.forms.models import BaseInlineFormSet, inlineformset_factory
 
 from accounts.scope import regions_for
 from cases.forms import PartyForm, party_form_for
-from cases.handling_forms import PLEASE_CHOOSE, datetime_widget
+from cases.handling_forms import datetime_widget
 from cases.models import Case, Party
 from lowcode import registry
+from lowcode.choices import PLEASE_CHOOSE
 from lowcode.forms import apply_core_overrides, bound_form, build_form_class, visible_sections
 from orgs.models import Region
 

@@ -8,8 +8,8 @@ from django import forms
 from accounts import roles
 from cases.forms import party_form_for
 from cases.handling_forms import bootstrap  # noqa: F401 - the PC views style their forms with it
-from cases.handling_forms import dictionary_choices
 from dispatch.models import Bid
+from lowcode.choices import dictionary_choices
 from partners.models import OrgProfile
 
 
