@@ -375,3 +375,16 @@ def exported(response) -> list[dict]:
     ws = openpyxl.load_workbook(io.BytesIO(content)).active
     rows = list(ws.iter_rows(values_only=True))
     return [dict(zip(rows[0], r)) for r in rows[1:]]
+
+
+def test_a_sensitive_phone_field_is_found_however_the_number_is_written(bank_field, client_for, region):
+    """The blind index of a phone (an ID number) is normalised like the core columns' — a property of
+    the field type (FieldType.index_kind) — so +86 and dashes find the stored number."""
+    phone = {**FIELD_FORM, "code": "contact_phone", "label": "联系电话", "fieldtype": "phone", "idx": 330}
+    assert client_for("demo_config").post("/admin/lowcode/fielddef/add/", phone).status_code == 302
+    c = client_for("demo_mediator")
+    assert c.post("/admin/cases/case/add/", case_form(region.pk, contact_phone="13912345678")).status_code == 302
+    c.get("/admin/cases/case/")  # shows (and clears) the "added" message naming the case
+    for typed in ("13912345678", "+86-139-1234-5678", "008613912345678"):
+        assert "工资代发纠纷" in html(c.get("/admin/cases/case/", {"q": typed})), typed
+    assert "工资代发纠纷" not in html(c.get("/admin/cases/case/", {"q": "13912345679"}))

@@ -121,9 +121,11 @@ class CaseAdmin(ExcelAdminMixin, MetaModelAdmin, SimpleHistoryAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         found = identity_lookup(search_term, "parties__")
-        if found is not None:
-            return queryset.filter(**found).distinct(), True
-        return super().get_search_results(request, queryset, search_term)
+        if found is None:
+            return super().get_search_results(request, queryset, search_term)
+        # the number may also be the value of a case's own field (e.g. a sensitive 联系电话)
+        also, _ = super().get_search_results(request, queryset, search_term)
+        return (queryset.filter(**found) | also).distinct(), True
 
     # extensions' columns and filters (e.g. 预警等级) come through the slots declared in cases.apps
     def get_list_filter(self, request):

@@ -323,6 +323,9 @@ class FieldType:
     text: bool = False         # free text (an Excel text column; can show a masked value)
     multiline: bool = False    # long text: line breaks allowed, long_text_max()
     upload: bool = False       # a file: not sortable, no Excel column, no default value
+    # how a sensitive value is normalised for its blind index (secure.crypto.normalise): "id_number"
+    # and "phone" like the core columns (so "+86 138…" finds "138…"), anything else as "text"
+    index_kind: str = "text"
     css_class: str = ""        # Django admin's input class (the admin skin styles inputs by it)
     display: Callable[[Any], str] = str                 # stored value → text on screens
     to_expression: Callable[[Any], Any] = coerce_for_expression
@@ -575,9 +578,9 @@ REGISTRY: dict[str, FieldType] = {
                   needs_dictionary=True, excel_kind="多选", excel_note=_note_pick_many, parse_cell=_cell_many),
         FieldType("check", "是/否", _check, bool, filter_kind="bool", display=_yes_no, cell_choices=("是", "否"),
                   excel_note=_note("填写“是”或“否”"), parse_cell=_cell_yes_no),
-        FieldType("id_number", "身份证号", _id_number, text=True, css_class="vTextField",
+        FieldType("id_number", "身份证号", _id_number, text=True, css_class="vTextField", index_kind="id_number",
                   excel_note=_note("18 位居民身份证号码（请保持单元格为文本格式）"), parse_cell=_cell_id_number),
-        FieldType("phone", "电话", _phone, text=True, css_class="vTextField",
+        FieldType("phone", "电话", _phone, text=True, css_class="vTextField", index_kind="phone",
                   excel_note=_note("手机号 11 位，或带区号的固定电话"), parse_cell=_cell_phone),
         FieldType("address", "地址", _text, **_TEXT),
         FieldType("region", "区域", _select, **_PICK_ONE),

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from typing import Any, Iterable
 
+from lowcode import fieldtypes
 from secure import crypto
 
 CIPHER_KEY = "c"
@@ -37,8 +38,10 @@ def is_protected(raw: Any) -> bool:
 
 
 def index_kind(fieldtype: str) -> str:
-    """ID numbers and phones are normalised like the core columns' indexes; all else as text."""
-    return fieldtype if fieldtype in ("id_number", "phone") else "text"
+    """The field type's blind-index normalisation (``FieldType.index_kind``); a type no longer
+    registered indexes as text."""
+    known = fieldtypes.REGISTRY.get(fieldtype)
+    return known.index_kind if known else "text"
 
 
 def index_text(value: Any) -> str:
