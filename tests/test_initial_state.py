@@ -84,3 +84,17 @@ def test_a_case_type_with_its_own_workflow_starts_in_that_workflows_first_state(
     assert c.post("/admin/cases/case/add/", case_form(hubin.pk, case_type="neighbor", title="邻里纠纷")).status_code == 302
     assert dict(Case.objects.values_list("case_type", "status")) == {"labor_wage": "labor_intake",
                                                                      "neighbor": "registered"}
+
+
+def test_a_cleaning_rules_default_status_must_be_a_case_state(cleaning_rules):
+    from django.core.exceptions import ValidationError
+
+    from clues.models import CleaningRule
+
+    rule = CleaningRule.objects.get(source="local")
+    assert rule.status_default == ""  # shipped blank: the workflow's first state
+    rule.status_default = "registerd"
+    with pytest.raises(ValidationError, match="状态编码“registerd”不存在"):
+        rule.full_clean()
+    rule.status_default = "mediating"
+    rule.full_clean()

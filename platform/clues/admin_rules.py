@@ -35,7 +35,8 @@ class CleaningRuleAdmin(PreviewChangeFormMixin, MetaRecordAdmin):
         ("字段映射", {"fields": ["field_map", "party_fields"]}),
         ("时间与规整", {"fields": ["time_formats", "normalisers", "prefix_patterns"]}),
         ("类型与状态映射", {"fields": ["type_map", "match_type_labels", "type_fallback", "status_map",
-                                   "status_default"]}),
+                                   "status_default"],
+                     "description": "默认状态留空时，案件从其类型所用流程的第一个状态开始"}),
         ("校验", {"fields": ["validation"]}),
     ]
 

@@ -104,6 +104,8 @@ def validate_rule(rule) -> None:
         for label, code in (rule.status_map or {}).items():
             if code not in statuses:
                 err("status_map", f"“{label}”映射到的状态编码“{code}”不存在")
+        if rule.status_default and rule.status_default not in statuses:
+            err("status_default", f"状态编码“{rule.status_default}”不存在")
     if errors:
         raise ValidationError(errors)
 
