@@ -1,26 +1,26 @@
 """预警 column and filter on the case list (UI slots cases.list_columns / cases.list_filters)."""
 from __future__ import annotations
 
-import time
-
 from django.contrib import admin
 from django.core.exceptions import ObjectDoesNotExist
 
 from extensions.escalation import config as config_mod
+from lowcode import registry
 
-_levels: tuple = (0.0, {}, "")
-LEVELS_TTL = 10.0  # seconds: a list page reads the levels once, not once per row
+_levels: tuple = (None, {}, "")  # (metadata version, levels by key, default level)
 
 
 def levels() -> dict[str, config_mod.Level]:
-    """Levels by key, read at most every LEVELS_TTL seconds (lists and the workbench)."""
+    """Levels by key, read once per metadata version (a level saved in the admin bumps it): a list
+    page reads them once, not once per row, and shows a change on the next request."""
     global _levels
-    if time.monotonic() - _levels[0] > LEVELS_TTL:
+    version = registry.current_version()
+    if _levels[0] != version:
         from extensions.escalation.models import WarningLevel, WarningSetting
 
         found = {lv.key: config_mod.Level(lv.key, lv.label, lv.color, lv.order) for lv in WarningLevel.objects.all()}
         default = WarningSetting.objects.filter(key="default_level").values_list("value", flat=True).first()
-        _levels = (time.monotonic(), found, default if default in found else
+        _levels = (version, found, default if default in found else
                    (max(found.values(), key=lambda lv: lv.order).key if found else ""))
     return _levels[1]
 

@@ -56,8 +56,10 @@ names=None)`` → written paths; ``manage.py load_metadata [--kind NAME…] [--d
 ``manage.py dump_metadata`` run them over every registered kind. ``names`` pulls in the kinds
 listed in ``after`` too.
 
-The change log (元数据变更记录), the shipped-vs-site diff in the admin (``MetaRecordAdmin``) and
-``load_metadata`` / ``dump_metadata`` all read this registry; nothing else needs wiring.
+The change log (元数据变更记录), the shipped-vs-site diff in the admin (``MetaRecordAdmin``),
+``load_metadata`` / ``dump_metadata`` and the metadata version (``lowcode.signals``: every save
+of a kind's records bumps it, so caches keyed by it recompile) all read this registry; nothing
+else needs wiring.
 """
 from __future__ import annotations
 
@@ -133,6 +135,10 @@ def register(name: str, **options) -> MetaKind:
     if existing is not None and existing != kind:
         raise ValueError(f"metadata kind {name!r} is already registered differently")
     _kinds[name] = kind
+    from lowcode.signals import watch
+
+    for model in kind.models():
+        watch(model)  # its saves bump the metadata version (caches keyed by it recompile)
     return kind
 
 

@@ -287,5 +287,3 @@ class Workflow(MetaRecord):
 
         validate_workflow(self)
 
-
-METADATA_MODELS = (Dictionary, DictItem, FieldDef, FormLayout, ListView, Workflow)

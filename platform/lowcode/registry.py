@@ -330,19 +330,11 @@ def provide_dictionary(code: str, items: Callable[[], Iterable[tuple[str, str]]]
     ``model`` bumps the metadata version like any metadata edit; the dictionary's own DictItem
     rows, if any, are ignored. Called from the owner's ``AppConfig.ready``."""
     from django.apps import apps
-    from django.db.models.signals import post_delete, post_save
+
+    from lowcode.signals import watch
 
     _providers[code] = DictionaryProvider(items, model)
-    source = apps.get_model(model)
-    post_save.connect(_provider_changed, sender=source, dispatch_uid=f"lowcode-provided-{code}-save")
-    post_delete.connect(_provider_changed, sender=source, dispatch_uid=f"lowcode-provided-{code}-delete")
-
-
-def _provider_changed(sender, raw=False, **kwargs):
-    from lowcode.signals import bump_version
-
-    if not raw:  # fixtures load rows raw; load_metadata saves normally and so bumps
-        bump_version()
+    watch(apps.get_model(model))
 
 
 def dictionary_provider(code: str) -> DictionaryProvider | None:

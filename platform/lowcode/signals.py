@@ -1,5 +1,11 @@
-"""Every metadata save or delete bumps the metadata version (after commit), so each process
-recompiles its cached metadata on its next request."""
+"""Every metadata save or delete bumps the metadata version, so each process recompiles its
+cached metadata on its next request (``registry.get_meta``, ``cases.states``, the warning levels
+of the case list…).
+
+Every registered metadata kind is watched (``metakinds.register`` calls ``watch``), not only the
+engine's own models: a cache keyed by the version may read any kind. That is affordable because
+metadata records are saved rarely, by an admin or by ``load_metadata``; state that code writes on
+a hot path lives in other models (a channel's pull state is ``clues.PullState``, not ``Channel``)."""
 from __future__ import annotations
 
 import uuid
@@ -7,7 +13,7 @@ import uuid
 from django.db.models import F
 from django.db.models.signals import post_delete, post_save
 
-from lowcode.models import METADATA_MODELS, MetaVersion
+from lowcode.models import MetaVersion
 
 
 def bump_version() -> None:
@@ -19,10 +25,12 @@ def bump_version() -> None:
 
 def _on_change(sender, **kwargs):
     if kwargs.get("raw"):
-        return
+        return  # fixtures load rows raw; load_metadata saves normally and so bumps
     bump_version()
 
 
-for _model in METADATA_MODELS:
-    post_save.connect(_on_change, sender=_model, dispatch_uid=f"lowcode-bump-{_model.__name__}-save")
-    post_delete.connect(_on_change, sender=_model, dispatch_uid=f"lowcode-bump-{_model.__name__}-delete")
+def watch(model) -> None:
+    """Bump the version on every save and delete of ``model``'s rows (idempotent)."""
+    label = model._meta.label
+    post_save.connect(_on_change, sender=model, dispatch_uid=f"lowcode-bump-{label}-save")
+    post_delete.connect(_on_change, sender=model, dispatch_uid=f"lowcode-bump-{label}-delete")
