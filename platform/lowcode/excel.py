@@ -82,7 +82,7 @@ class Column:
     required: bool = False
     kind: str = "文本"             # type shown in 填写说明
     note: str = ""                 # 填写要求
-    mask_kind: str = ""            # "id_number" / "phone": masked on export unless allowed
+    mask_kind: str = ""            # "id_number" / "phone": masked on export and preview unless allowed
     text: bool = True              # format the template column as text (keeps leading zeros)
     choices: tuple[str, ...] = ()  # drop-down values in the template
     export: bool = True
@@ -782,6 +782,23 @@ def _run(resource: MetaResource, dataset: tablib.Dataset, *, dry_run: bool):
                                 raise_errors=not dry_run, rollback_on_validation_errors=True)
 
 
+def _masked_columns(plan: _Plan, headers: list[str]) -> dict[int, str]:
+    """Column index → masking kind of the cells a user without the right to see sensitive values
+    sees masked in the preview, as on every other screen: a domain column with a ``mask_kind``
+    (the party ID numbers and phones) and a sensitive runtime field."""
+    codes = plan.meta.label_to_code()
+    domain = {c.label: c.mask_kind for c in plan.hook_columns if c.mask_kind}
+    hidden = {}
+    for i, header in enumerate(headers):
+        label = str(header).lstrip(REQUIRED_MARK).strip()
+        spec = plan.meta.fields.get(codes.get(label, ""))
+        if label in domain:
+            hidden[i] = domain[label]
+        elif spec is not None and spec.sensitive and not spec.core:
+            hidden[i] = spec.fieldtype
+    return hidden
+
+
 def preview_import(entity: str, table: Table, hooks: ExcelHooks | None = None) -> ImportPreview:
     """Validate every row without saving anything."""
     hooks = hooks or hooks_class(entity)()
@@ -795,14 +812,7 @@ def preview_import(entity: str, table: Table, hooks: ExcelHooks | None = None) -
     result = _run(resource, dataset, dry_run=True)
     invalid = {r.number: r.error_dict for r in result.invalid_rows}
     failed = dict(result.row_errors())
-    # a sensitive runtime field's cells are masked here too for a user without the right
-    hidden: dict[int, str] = {}  # column index → masking kind
-    if not hooks.can_see_sensitive:
-        codes = plan.meta.label_to_code()
-        for i, header in enumerate(table.headers):
-            spec = plan.meta.fields.get(codes.get(str(header).lstrip(REQUIRED_MARK).strip(), ""))
-            if spec is not None and spec.sensitive and not spec.core:
-                hidden[i] = spec.fieldtype
+    hidden = {} if hooks.can_see_sensitive else _masked_columns(plan, table.headers)
     for index, (number, cells) in enumerate(table.rows, start=1):
         errors: dict[str, list[str]] = {}
         if index in invalid:
