@@ -67,3 +67,15 @@ def test_the_event_source_dictionary_has_no_items_of_its_own(channels, metadata)
     assert not DictItem.objects.filter(dictionary__code="event_source").exists()
     names = dict(channels.objects.values_list("key", "name"))
     assert {c: e.label for c, e in metadata.get_dictionary("event_source").items()} == names
+
+
+def test_the_dictionary_admin_points_to_the_channels_instead_of_offering_items(channels, client_for):
+    from lowcode.models import Dictionary
+
+    c = client_for("demo_config")
+    page = c.get(f"/admin/lowcode/dictionary/{Dictionary.objects.get(code='event_source').pk}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "数据来源" in html and 'name="items-TOTAL_FORMS"' not in html   # no item rows to edit here
+    listing = c.get("/admin/lowcode/dictionary/", {"q": "event_source"}).content.decode()
+    assert f'<td class="field-item_count">{channels.objects.count()}</td>' in listing
