@@ -30,16 +30,16 @@ def test_unsafe_or_wrong_expressions_are_refused_in_chinese(source, message):
 def test_workflow_offers_only_transitions_for_the_role_state_and_condition(metadata):
     wf = Workflow.objects.get(entity="case", scope_value="")
     wf.transitions = wf.transitions + [{"action": "区级复核", "from": ["pending_review"], "to": "mediated",
-                                        "roles": ["区级管理员"], "condition": "涉及人数 >= 10"}]
+                                        "roles": ["district_admin"], "condition": "涉及人数 >= 10"}]
     wf.save()
     meta = registry.get_meta("case")
-    street = [t.action for t in allowed_transitions(meta, "labor", "pending_review", ("街道管理员",), {"涉及人数": 20})]
+    street = [t.action for t in allowed_transitions(meta, "labor", "pending_review", ("street_admin",), {"涉及人数": 20})]
     assert street == ["审核通过", "退回补充", "驳回"]
-    district = [t.action for t in allowed_transitions(meta, "labor", "pending_review", ("区级管理员",), {"涉及人数": 20})]
+    district = [t.action for t in allowed_transitions(meta, "labor", "pending_review", ("district_admin",), {"涉及人数": 20})]
     assert "区级复核" in district
-    small = [t.action for t in allowed_transitions(meta, "labor", "pending_review", ("区级管理员",), {"涉及人数": 2})]
+    small = [t.action for t in allowed_transitions(meta, "labor", "pending_review", ("district_admin",), {"涉及人数": 2})]
     assert "区级复核" not in small
-    assert allowed_transitions(meta, "labor", "archived", ("区级管理员",), {}) == []
+    assert allowed_transitions(meta, "labor", "archived", ("district_admin",), {}) == []
 
 
 def test_workflow_referring_to_an_unknown_state_is_refused(metadata):
