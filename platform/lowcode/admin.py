@@ -290,3 +290,14 @@ class WorkflowAdmin(MetaRecordAdmin):
     form = EntityChoiceForm
     list_display = ["__str__", "entity", "scope_value", "origin_state"]
     list_filter = ["entity"]
+
+    def has_delete_permission(self, request, obj=None):
+        # an entity's default workflow (no scope value) gives every new record its first state:
+        # without it registration has nowhere to start. It can be edited, not deleted.
+        return super().has_delete_permission(request, obj) and not (obj is not None and not obj.scope_value)
+
+    def get_actions(self, request):
+        # the bulk delete would bypass the per-object refusal above
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
