@@ -351,6 +351,31 @@ def test_existing_plaintext_is_encrypted_by_the_data_migration(bank_field, make_
     assert stored_extra(cases[1].pk)["bank_account"] == "622200000001"
 
 
+def test_switching_on_encrypts_the_history_rows_too(make_case, client_for):
+    """Past versions (simple-history) hold the value as well: a field made sensitive later leaves
+    no plaintext there either, and switching it off again gives the history back in clear."""
+    from django.db import connection
+
+    def history_extras(pk) -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT extra FROM cases_historicalcase WHERE id = %s", [pk])
+            return " ".join(str(row[0]) for row in cursor.fetchall())
+
+    c = client_for("demo_config")
+    plain = {k: v for k, v in FIELD_FORM.items() if k != "sensitive"}
+    assert c.post("/admin/lowcode/fielddef/add/", plain).status_code == 302
+    case = make_case(title="有历史的案件")
+    case.extra = {"bank_account": ACCOUNT}
+    case.save()
+    assert ACCOUNT in history_extras(case.pk)
+
+    url = f"/admin/lowcode/fielddef/{pc_case_field_pk()}/change/"
+    assert c.post(url, FIELD_FORM).status_code == 302
+    assert ACCOUNT not in history_extras(case.pk)
+    assert c.post(url, plain).status_code == 302
+    assert ACCOUNT in history_extras(case.pk)
+
+
 # --- helpers ----------------------------------------------------------------------------------
 def pc_case_field_pk() -> int:
     from lowcode.models import FieldDef
@@ -388,3 +413,21 @@ def test_a_sensitive_phone_field_is_found_however_the_number_is_written(bank_fie
     for typed in ("13912345678", "+86-139-1234-5678", "008613912345678"):
         assert "工资代发纠纷" in html(c.get("/admin/cases/case/", {"q": typed})), typed
     assert "工资代发纠纷" not in html(c.get("/admin/cases/case/", {"q": "13912345679"}))
+
+
+def test_a_write_that_skips_the_forms_is_encrypted_too(bank_field, region):
+    """Seeding, scripts and a shell save the model directly: the plaintext must still not reach
+    the column (and a value the forms already protected is not encrypted twice)."""
+    from accounts.models import User
+    from cases.models import Case
+
+    case = Case(title="脚本登记", case_type="labor_wage", region=region,
+                registrant=User.objects.get(username="demo_mediator"), extra={"bank_account": ACCOUNT})
+    case.save()
+    stored = stored_extra(case.pk)["bank_account"]
+    assert ACCOUNT not in json.dumps(stored)
+    assert set(stored) == {"c", "b"}
+    case.title = "脚本登记（改）"
+    case.save()
+    assert stored_extra(case.pk)["bank_account"] == stored  # protected once, not again
+    assert Case.objects.get(pk=case.pk).extra["bank_account"] == stored

@@ -35,6 +35,7 @@ _entities: dict[str, EntityConfig] = {}
 
 def register_entity(config: EntityConfig) -> None:
     _entities[config.key] = config
+    sensitive_values.connect_entity(config.model)
 
 
 def entity_config(key: str) -> EntityConfig:

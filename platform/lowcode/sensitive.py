@@ -83,6 +83,17 @@ def _entity_model(entity: str, apps=None):
     return model, config.extra_field
 
 
+def _history_model(model, apps=None):
+    """The model's simple-history table, if it has one: past versions hold the values too."""
+    history = getattr(model, "history", None)
+    if apps is None:
+        return getattr(history, "model", None)
+    try:
+        return apps.get_model(model._meta.app_label, f"Historical{model.__name__}")
+    except LookupError:
+        return None
+
+
 def _needs_conversion(raw: Any, sensitive: bool) -> bool:
     if raw in EMPTY:
         return False
@@ -108,12 +119,22 @@ def pending_count(entity: str, code: str, sensitive: bool) -> int:
 
 def convert_field(entity: str, code: str, fieldtype: str, sensitive: bool, apps=None,
                   chunk: int = CHUNK, progress=None) -> int:
-    """Encrypt (``sensitive``) or decrypt every stored value of one field; returns rows rewritten.
+    """Encrypt (``sensitive``) or decrypt every stored value of one field, in the records and in
+    their history rows (past versions hold the value too); returns the records rewritten.
     Chunks by primary key, each locked (``select_for_update``) and written in one transaction, so
     a concurrent edit is never overwritten with a stale copy and memory stays constant."""
+    model, extra = _entity_model(entity, apps)
+    done = _convert_table(model, extra, code, fieldtype, sensitive, chunk, progress)
+    history = _history_model(model, apps)
+    if history is not None:
+        _convert_table(history, extra, code, fieldtype, sensitive, chunk)
+    return done
+
+
+def _convert_table(model, extra: str, code: str, fieldtype: str, sensitive: bool, chunk: int,
+                   progress=None) -> int:
     from django.db import connections, router, transaction
 
-    model, extra = _entity_model(entity, apps)
     using = router.db_for_write(model)
     connection = connections[using]
     column = model._meta.get_field(extra)
@@ -246,6 +267,30 @@ def _convert_after_save(sender, instance, created, raw=False, **kwargs):
     entity, code = instance.entity, instance.code
     transaction.on_commit(lambda: async_task(CONVERT_TASK, entity, code,
                                              task_name=f"敏感字段转换 {entity}.{code}"[:100]))
+
+
+def protect_before_save(sender, instance, raw=False, **kwargs):
+    """Safety net for writes that skip the forms (seeding, scripts, a shell, a later API): a
+    sensitive runtime field's plaintext in the JSON column is encrypted before it reaches the
+    database. The forms already store it protected (``protect`` leaves that as it is)."""
+    from lowcode import registry
+
+    if raw:
+        return
+    config = next((c for c in registry.entities().values() if c.model is sender), None)
+    extra = getattr(instance, config.extra_field, None) if config else None
+    if not extra:
+        return
+    for spec in registry.get_meta(config.key).fields.values():
+        if spec.sensitive and not spec.core and spec.code in extra:
+            extra[spec.code] = protect(spec.fieldtype, extra[spec.code])
+
+
+def connect_entity(model) -> None:
+    """Called by ``registry.register_entity`` for each entity model."""
+    from django.db.models.signals import pre_save
+
+    pre_save.connect(protect_before_save, sender=model, dispatch_uid=f"lowcode-sensitive-{model._meta.label}")
 
 
 def connect_signals() -> None:
