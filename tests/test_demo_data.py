@@ -83,3 +83,31 @@ def test_demo_prints_second_factor_keys_and_the_printed_key_logs_in(metadata, se
     settings.DEBUG = False
     with pytest.raises(CommandError, match="仅用于本机演示"):
         call_command("demo_otp", "demo_district", stdout=StringIO())
+
+
+def test_the_demo_shows_a_site_added_sensitive_field_stored_encrypted(metadata, settings):
+    """The demo's 工资收款账号 (added by the site, marked 敏感) has values on the wage cases, kept as
+    ciphertext in the database and readable through the field spec."""
+    settings.DEBUG = True
+    import json
+
+    from django.db import connection
+
+    from cases.models import Case
+    from lowcode import registry
+    from lowcode.models import FieldDef
+
+    call_command("seed_demo", cases=60, stdout=StringIO())
+    field = FieldDef.objects.get(entity="case", code="wage_account")
+    assert field.sensitive and field.origin == "site"
+    wage = Case.objects.filter(case_type="labor_wage")
+    assert wage.exists()
+    spec = registry.get_meta("case").fields["wage_account"]
+    for case in wage:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT extra FROM cases_case WHERE id = %s", [case.pk])
+            raw = cursor.fetchone()[0]
+        stored = (json.loads(raw) if isinstance(raw, str) else raw)["wage_account"]
+        plain = spec.from_stored(stored)
+        assert plain.startswith("6222") and len(plain) == 19
+        assert plain not in json.dumps(stored)

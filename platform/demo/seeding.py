@@ -77,6 +77,32 @@ def ensure_users(password: str) -> list[tuple[str, str]]:
     return out
 
 
+# A field the district added itself (origin "site"), marked 敏感: it shows the runtime-field
+# encryption and masking with data (ciphertext in the database, *** for users without the right).
+DEMO_SENSITIVE_FIELD = {"entity": "case", "code": "wage_account", "label": "工资收款账号",
+                        "fieldtype": "data", "scope": ["labor_wage"], "sensitive": True,
+                        "search_index": True, "max_length": 30, "idx": 215,
+                        "description": "欠薪案件劳动者的工资收款银行账号（演示：本地新增的敏感字段）"}
+
+
+def ensure_site_fields() -> bool:
+    """The demo's site-added sensitive field; True when it was created now."""
+    from lowcode.models import FieldDef
+
+    values = dict(DEMO_SENSITIVE_FIELD)
+    _, created = FieldDef.objects.get_or_create(entity=values.pop("entity"), code=values.pop("code"),
+                                                defaults={**values, "origin": "site"})
+    return created
+
+
+def demo_account(title: str) -> str:
+    """A synthetic 19-digit account number derived from the title (no draw from the seeded
+    random stream, so the rest of the demo data stays as it was)."""
+    import zlib
+
+    return "6222" + str(zlib.crc32(title.encode("utf-8"))).zfill(10)[:10] + "00019"
+
+
 def seed_cases(count: int, seed: int = 20261125) -> int:
     """Create ``count`` demo cases unless demo cases exist already."""
     from accounts.models import User
@@ -101,6 +127,8 @@ def seed_cases(count: int, seed: int = 20261125) -> int:
             region = rng.choice(communities)
             place = f"示范区{region.parent.name if region.level == Region.Level.GRID else ''}{region.name}".replace("网格", "")
             draft = synthetic.case_draft(rng, rng.choice(types), place)
+            if draft.case_type == "labor_wage":  # stored encrypted by the model's save (lowcode.sensitive)
+                draft.extra["wage_account"] = demo_account(draft.title)
             when = now - dt.timedelta(days=rng.randint(0, 365), minutes=rng.randint(0, 1440))
             case = Case(
                 title=draft.title, description=draft.description, case_type=draft.case_type,

@@ -24,6 +24,7 @@ class Command(BaseCommand):
         regions = seeding.ensure_regions()
         seeding.ensure_organizations(regions)
         users = seeding.ensure_users(password)
+        seeding.ensure_site_fields()  # before the cases: their values are stored encrypted
         created = seeding.seed_cases(options["cases"])
         ensure_tp_accounts(password)
         orders = seed_dispatch(password)  # third-party mediators and orders in every state
