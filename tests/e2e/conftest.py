@@ -193,7 +193,7 @@ def demo_world(transactional_db):
     from lowcode.apps import ENGINE_KINDS
     from lowcode.serialization import load_metadata
 
-    load_metadata(ENGINE_KINDS)
+    load_metadata([*ENGINE_KINDS, "channels"])  # the channels are the 事件来源 dictionary's items
     registry.clear_cache()
     regions = seeding.ensure_regions()
     seeding.ensure_organizations(regions)
