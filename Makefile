@@ -8,10 +8,10 @@ DEV_ENV := var/dev.env
 
 .PHONY: run test test-postgres bench lint mutate install dev-env demo clean-db
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
 # Front-end libraries (package.json, exact versions in package-lock.json) are installed locally

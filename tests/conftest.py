@@ -2,10 +2,29 @@
 logged-in clients. Tests build on these rather than inventing their own worlds."""
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.test import Client
 
 DEMO_PASSWORD = "Mdtj@test-2026"
+
+
+def pytest_collection_modifyitems(config, items):
+    """The whole suite runs on SQLite; on another backend (PostgreSQL in CI) only the tests marked
+    ``backend`` or ``postgres`` run — a screen's layout or a masking rule does not change with the
+    database, and running everything twice would double CI for nothing. ALL_TESTS=1 runs all."""
+    from django.db import connections
+
+    if connections["default"].vendor == "sqlite" or os.environ.get("ALL_TESTS") == "1":
+        return
+    keep, drop = [], []
+    for item in items:
+        marked = item.get_closest_marker("backend") or item.get_closest_marker("postgres")
+        (keep if marked else drop).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture
