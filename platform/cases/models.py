@@ -38,10 +38,14 @@ class Case(models.Model):
     registrant = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="登记人", null=True,
                                    blank=True, on_delete=models.SET_NULL, related_name="registered_cases")
     extra = models.JSONField("扩展字段", default=dict, blank=True)
+    # 案件地图 (analysis): matched at save from the unified address library, else the region's centre
+    lng = models.FloatField("经度", null=True, blank=True, editable=False)
+    lat = models.FloatField("纬度", null=True, blank=True, editable=False)
+    geo_source = models.CharField("坐标来源", max_length=16, blank=True, default="", editable=False)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
     # History is read per case (its id) and by date; its other columns need no index (every
     # aggregated case writes each index of its history row too).
-    history = HistoricalRecords(excluded_fields=["updated_at", "region_path"], no_db_index=[
+    history = HistoricalRecords(excluded_fields=["updated_at", "region_path", "lng", "lat", "geo_source"], no_db_index=[
         "exchange_id", "case_type", "mediation_type", "source", "status", "registered_at", "deadline",
         "region", "organization", "registrant"])
 
@@ -105,8 +109,12 @@ class Party(models.Model):
     # (the dispute's place, Case.address, stays a plain searchable column)
     address = EncryptedField("住址", kind="address", max_length=255, blank=True, default="")
     extra = models.JSONField("扩展字段", default=dict, blank=True)
+    # 高发人群 (analysis): non-identifying columns derived from the ID number when it is saved
+    birth_year = models.PositiveSmallIntegerField("出生年份", null=True, blank=True, editable=False)
+    sex = models.CharField("性别", max_length=1, blank=True, default="", editable=False)  # M / F / ''
     # History is read per party and per case; names and blind indexes are looked up live only.
-    history = HistoricalRecords(no_db_index=["name", "id_number_bidx", "phone_bidx"])
+    history = HistoricalRecords(excluded_fields=["birth_year", "sex"],
+                                no_db_index=["name", "id_number_bidx", "phone_bidx"])
 
     class Meta:
         verbose_name = verbose_name_plural = "当事人"

@@ -30,6 +30,9 @@ class Region(models.Model):
                                on_delete=models.PROTECT, related_name="children")
     path = models.CharField("路径", max_length=255, db_index=True, editable=False)
     sort = models.IntegerField("排序", default=0)
+    # centre for the 案件地图 (a case without a matched address is placed here)
+    lng = models.FloatField("中心经度", null=True, blank=True)
+    lat = models.FloatField("中心纬度", null=True, blank=True)
 
     class Meta:
         verbose_name = verbose_name_plural = "区域"
