@@ -19,6 +19,9 @@ from django.test import Client
 
 from addresses import matching, normalize
 
+pytestmark = pytest.mark.backend  # depends on the database backend: address matching queries
+
+
 DEMO_CSV = settings.BASE_DIR / "fixtures" / "addresses" / "demo_addresses.csv"
 from tests.samples import SAMPLES
 ADDRESS_FIELDS = ("事发地址", "地址", "发生地点", "纠纷发生地", "address")

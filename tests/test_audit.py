@@ -16,7 +16,7 @@ from django.utils import timezone
 from secure import audit
 from secure.models import AppendOnlyError, AuditChainHead, SecurityEvent
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.backend]  # backend: append-only audit table (triggers on PostgreSQL)
 
 
 def on_postgres() -> bool:

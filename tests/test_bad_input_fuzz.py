@@ -38,7 +38,7 @@ from tests.test_permission_matrix import (REDIRECTS, Classified, body_text, clas
                                           object_values, other_object_values, regions_data)  # noqa: F401
 from tests.test_thirdparty_screens import tp_world  # noqa: F401  (fixture)
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.backend]  # backend: PostgreSQL refuses NUL bytes and over-long values that SQLite stores
 
 ROLES = ["demo_district", "demo_mediator", "demo_street", "demo_config", "demo_tp_admin", "demo_tp_mediator",
          "demo_dept"]

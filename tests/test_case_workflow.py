@@ -16,6 +16,9 @@ from lowcode.models import DictItem, FieldDef, Workflow
 from notices.models import Notice
 
 
+pytestmark = pytest.mark.backend  # depends on the database backend: status compare-and-set
+
+
 def user(name):
     return User.objects.get(username=name)
 

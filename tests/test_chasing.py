@@ -15,6 +15,9 @@ from cases import actions, chasing
 from cases.models import Case, CaseEvent, Review
 from notices.models import Notice
 
+pytestmark = pytest.mark.backend  # depends on the database backend: date arithmetic of time limits
+
+
 H = dt.timedelta(hours=1)
 D = dt.timedelta(days=1)
 

@@ -9,6 +9,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from tests.samples import SAMPLES
+pytestmark = pytest.mark.backend  # depends on the database backend: text search and filters
+
+
 CHANGELIST = "/admin/clues/clue/"
 
 

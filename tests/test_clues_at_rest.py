@@ -22,6 +22,8 @@ NAME, PHONE, ID_NUMBER = "欧阳振华", "13912345678", "330102199001011234"
 PHONE_MASKED, ID_MASKED, NAME_MASKED = "139****5678", "3301**********1234", "欧阳某"
 
 
+pytestmark = pytest.mark.backend  # depends on the database backend: encrypted raw payloads
+
 def sample(source: str) -> list[dict]:
     return [json.loads(x) for x in (SAMPLES / f"{source}.jsonl").read_text(encoding="utf-8").splitlines() if x.strip()]
 

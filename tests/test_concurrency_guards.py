@@ -18,6 +18,8 @@ from tests.dispatch_helpers import close_window, dispatched_case, make_order, ma
 from tests.test_review_concurrency import submitted_case
 
 
+pytestmark = pytest.mark.backend  # depends on the database backend: row locks and compare-and-set
+
 class StaleRead:
     """Stands in for ``Case.objects.select_for_update(...)``: no lock, and the row as it was read
     before the other request wrote."""

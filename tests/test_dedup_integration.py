@@ -9,6 +9,8 @@ import pytest
 from django.core.management import call_command
 
 from tests.samples import SAMPLES
+pytestmark = pytest.mark.backend  # depends on the database backend: candidate queries of the duplicate model
+
 CHANNELS = ("hotline12345", "minhu", "police110", "jczz", "province", "odr", "xltj", "local")
 
 

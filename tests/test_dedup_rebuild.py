@@ -11,6 +11,8 @@ from django.core.management import call_command
 from django.db import connection
 
 
+pytestmark = pytest.mark.backend  # depends on the database backend: bulk rebuild
+
 def _report() -> list[dict]:
     out = io.StringIO()
     call_command("dedup_report", "--format", "jsonl", "--include-rejected", stdout=out)

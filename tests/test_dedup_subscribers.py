@@ -11,6 +11,8 @@ from django.core.management import call_command
 
 from tests.samples import SAMPLES
 
+pytestmark = pytest.mark.backend  # depends on the database backend: hook subscribers writing in bulk
+
 CHANNELS = ("hotline12345", "province", "xltj")
 HOT, PRO, XLT = "hotline12345:HOT2026060900013", "province:PRO2026060900014", "xltj:XLT2026060900012"
 

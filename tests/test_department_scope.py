@@ -10,6 +10,9 @@ from cases.models import CaseEvent, CaseReferral
 from notices.models import Notice
 from orgs.models import Organization
 
+pytestmark = pytest.mark.backend  # depends on the database backend: scope filters
+
+
 DEPT = "示范区人力资源和社会保障局"
 
 

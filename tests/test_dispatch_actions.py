@@ -18,6 +18,9 @@ from notices.models import Notice
 from tests.dispatch_helpers import close_window, dispatched_case, make_order, make_tp_user, tp_org, user
 
 
+pytestmark = pytest.mark.backend  # depends on the database backend: order state updates under locks
+
+
 @pytest.fixture
 def order(make_case):
     return make_order(dispatched_case(make_case))

@@ -24,6 +24,8 @@ from tests.dispatch_helpers import close_window, dispatched_case, make_order, ma
 from tests.test_review_concurrency import Browser, LockContention, postgres_only  # noqa: F401
 
 
+pytestmark = pytest.mark.backend  # depends on the database backend: row locks between concurrent awards
+
 class OrderLockContention:
     """Wrap dispatch.actions._lock: the first caller, holding the order row lock, waits until
     another backend waits on a lock (then optionally until ``hold_until``)."""

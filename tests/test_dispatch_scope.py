@@ -12,6 +12,9 @@ from dispatch.models import Bid, DispatchOrder
 from tests.dispatch_helpers import close_window, dispatched_case, make_order, make_tp_user, user
 
 
+pytestmark = pytest.mark.backend  # depends on the database backend: scope filters
+
+
 @pytest.fixture
 def orders(make_case):
     """open (bidding), closed with bids of both orgs, awarded to 和合, awarded to 平安."""

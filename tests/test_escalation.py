@@ -12,6 +12,8 @@ from django.utils import timezone
 from extensions.escalation import evaluate
 from extensions.escalation.models import CaseWarning, KeyPerson, WarningEvent
 
+pytestmark = pytest.mark.backend  # depends on the database backend: aggregates and date arithmetic in the warning facts
+
 PERSON_A = {"name": "李四", "id_number": "330102199001011237", "phone": "13911112222"}
 
 

@@ -12,6 +12,8 @@ from django.utils import timezone
 from extensions.escalation import evaluate, subscribers
 from extensions.escalation.models import CaseWarning, PartyWarning
 
+pytestmark = pytest.mark.backend  # depends on the database backend: incremental recomputation queries
+
 LI = {"name": "李四", "id_number": "330102199001011237", "phone": "13911112222"}
 WANG = {"name": "王五", "id_number": "330106198502020019", "phone": "13822223333"}
 ZHAO = {"name": "赵六", "phone": "13700001111"}  # no ID: identified by phone

@@ -13,6 +13,8 @@ from django.utils import timezone
 from extensions.escalation import evaluate, party
 from extensions.escalation.models import PartyWarning
 
+pytestmark = pytest.mark.backend  # depends on the database backend: person index queries
+
 LI = {"name": "李四", "id_number": "330102199001011237", "phone": "13911112222"}
 
 

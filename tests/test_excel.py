@@ -10,6 +10,9 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+pytestmark = pytest.mark.backend  # depends on the database backend: import transactions
+
+
 TEMPLATE_URL = "/admin/cases/case/excel/template/"
 IMPORT_URL = "/admin/cases/case/excel/import/"
 EXPORT_URL = "/admin/cases/case/excel/export/"

@@ -7,6 +7,9 @@ import pytest
 from lowcode import hooks
 
 
+pytestmark = pytest.mark.backend  # depends on the database backend: the queued hooks' task table
+
+
 @pytest.fixture
 def heard():
     calls = []

@@ -13,6 +13,8 @@ from django.core.management import call_command
 from django.db import connection
 
 from tests.samples import SAMPLES
+pytestmark = pytest.mark.backend  # depends on the database backend: bulk writes, upserts and chunk transactions
+
 DIRTY = settings.BASE_DIR / "fixtures" / "ingest"
 EVENT_CHANNELS = ("hotline12345", "minhu", "police110", "jczz")
 CASE_CHANNELS = ("province", "odr", "xltj", "local")

@@ -11,6 +11,8 @@ import tracemalloc
 import pytest
 
 from tests.samples import SAMPLES
+pytestmark = pytest.mark.backend  # depends on the database backend: transactions: nothing half-written
+
 MB = 1024 * 1024
 
 

@@ -15,6 +15,8 @@ from django.utils import timezone
 from tests.test_pull import SOURCE, channel, endpoint, stored  # noqa: F401 — fixtures reused
 
 
+pytestmark = pytest.mark.backend  # depends on the database backend: the pull lock
+
 def postgres_or_skip():
     if connection.vendor != "postgresql":
         pytest.skip("并发拉取测试需要 PostgreSQL（DATABASE_URL=postgres://postgres@127.0.0.1:5432/mdtj_dev）")

@@ -12,6 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from tests.samples import SAMPLES
+pytestmark = pytest.mark.backend  # depends on the database backend: bulk writes from uploads
+
 UPLOAD = "/admin/clues/ingestbatch/upload/"
 
 

@@ -21,6 +21,9 @@ from django.utils import timezone
 from cases import actions
 from cases.models import Case, MediationItem, MediationLog, Party
 
+pytestmark = pytest.mark.backend  # depends on the database backend: column lengths are enforced only by PostgreSQL
+
+
 RLO = "\u202e"
 
 

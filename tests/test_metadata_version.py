@@ -3,12 +3,17 @@ so a screen that caches metadata by version shows an admin's change on the next 
 every process, without a restart (the warning levels of the case list, here)."""
 from __future__ import annotations
 
+import pytest
+
 from extensions.escalation import evaluate
 from extensions.escalation.models import WarningLevel
 from lowcode import metakinds
 from lowcode.registry import read_version
 from lowcode.serialization import load_metadata
 from tests.test_escalation import quiet_case  # noqa: F401 (fixture)
+
+
+pytestmark = pytest.mark.backend  # depends on the database backend: version counter updates
 
 
 def test_saving_a_record_of_any_kind_bumps_the_metadata_version(db):

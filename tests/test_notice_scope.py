@@ -18,6 +18,9 @@ from notices.actions import notify
 from notices.models import Notice
 from orgs.models import Region
 
+pytestmark = pytest.mark.backend  # depends on the database backend: scope filters
+
+
 D = dt.timedelta(days=1)
 
 

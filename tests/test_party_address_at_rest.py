@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import importlib
 
+import pytest
 from django.apps import apps as django_apps
 from django.db import connection
 
 from cases.models import Party
+
+pytestmark = pytest.mark.backend  # depends on the database backend: encrypted columns
+
 
 HOME = "示范区东湖街道湖滨路88号3幢2单元501室"
 

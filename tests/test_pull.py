@@ -14,6 +14,9 @@ import pytest
 from django.core.management import call_command
 
 from tests.samples import SAMPLES
+pytestmark = pytest.mark.backend  # depends on the database backend: pull state updates
+
+
 SOURCE = "hotline12345"
 TOKEN = "s3cr3t-Pull-Token-9f8e7d"
 TOKEN_ENV = "MDTJ_TEST_PULL_TOKEN"

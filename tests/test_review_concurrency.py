@@ -32,6 +32,8 @@ from cases.actions import ActionRefused
 from cases.models import Case, CaseEvent, Review
 from notices.models import Notice
 
+pytestmark = pytest.mark.backend  # depends on the database backend: row locks between concurrent reviewers
+
 LOCK_WAIT_SECONDS = 15
 
 

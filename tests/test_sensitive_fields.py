@@ -16,6 +16,8 @@ from django.test import override_settings
 
 from tests.sm4_reference import sm4_encrypt_block, sm4_gcm_decrypt
 
+pytestmark = pytest.mark.backend  # depends on the database backend: JSON storage of encrypted values
+
 ACCOUNT = "6222021234567890123"
 MASKED = "***"  # secure.masking's fallback for a kind without its own rule (text)
 FIELD_FORM = {
