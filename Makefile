@@ -55,7 +55,8 @@ lint: install
 	PYTHONPATH=platform:. $(VENV)/bin/lint-imports .importlinter
 
 # The whole suite on SQLite. Browser tests run when Chromium is installed (or are required
-# when E2E_REQUIRED=1, as in CI). DATABASE_URL=postgres://… runs it on PostgreSQL.
+# when E2E_REQUIRED=1, as in CI). DATABASE_URL=postgres://… runs the tests marked backend/postgres
+# on PostgreSQL (ALL_TESTS=1: all of them).
 test: install lint
 	$(PY) -m pytest -q
 
