@@ -76,6 +76,8 @@ EXEMPT = {
     "": "根路径只重定向到 /admin/（由 admin 自己要求登录）",
     "verify": "确认凭证核验页：公开（只显示有效/无效与凭证本身的信息，不含当事人）",
     "verify_voucher": "确认凭证核验结果：同上，公开",
+    "ops:health_live": "负载均衡存活探针：公开，只回答 ok，不含数据",
+    "ops:health_ready": "负载均衡就绪探针：公开，只回答各项检查 正常/异常 与中文原因，不含数据与密钥（tests/test_ops_health.py）",
     "admin/(?P<url>.*)$": "admin 的兜底 URL（补斜杠、其余 404），不是一个页面",
 }
 # Not posted to: the request would act on the logged-in test user's own account, not on data.

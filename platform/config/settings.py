@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "ops.middleware.SessionRefreshMiddleware",  # session row rewritten at most once a minute
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "lowcode.middleware.QueryLengthMiddleware",  # an over-long query value: 400 with a message
@@ -175,9 +176,13 @@ LOGIN_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
 LOGIN_COOLOFF_MINUTES = int(os.environ.get("LOGIN_COOLOFF_MINUTES", "30"))
 PASSWORD_EXPIRY_DAYS = int(os.environ.get("PASSWORD_EXPIRY_DAYS", "90"))
 SESSION_IDLE_MINUTES = int(os.environ.get("SESSION_IDLE_MINUTES", "15"))
-# Idle timeout: every request pushes the expiry forward (accounts.middleware sets the policy's age).
+# Idle timeout: a request pushes the expiry forward (accounts.middleware sets the policy's age).
+# The session row is rewritten at most once a minute (ops.middleware.SessionRefreshMiddleware),
+# not on every request: that write was a measurable share of the load (issue #17).
 SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_SAVE_EVERY_REQUEST = False
+SESSION_REFRESH_SECONDS = int(os.environ.get("SESSION_REFRESH_SECONDS", "60"))
+SESSION_REFRESH_ALWAYS = ("/accounts/keepalive/",)  # “继续使用” in the idle warning always saves
 # django-axes: lock by username OR by source IP; limit and cool-off read from the policy.
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"] if env_bool("LOGIN_LOCK_BY_IP", True) else ["username"]
 AXES_FAILURE_LIMIT = "accounts.policy.failure_limit"
@@ -231,11 +236,15 @@ QUERY_VALUE_MAX_LENGTH = int(os.environ.get("QUERY_VALUE_MAX_LENGTH", "1000"))
 REDIS_URL = os.environ.get("REDIS_URL", "")
 CACHES = {
     "default": (
+        # redis is pinned in requirements.txt (a REDIS_URL without it failed at the first access)
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+# /health/ready/ (ops.health): disk usage that fails the probe, minutes a schedule may be overdue
+HEALTH_MAX_DISK_PERCENT = float(os.environ.get("HEALTH_MAX_DISK_PERCENT", "95"))
+HEALTH_QUEUE_MAX_MINUTES = int(os.environ.get("HEALTH_QUEUE_MAX_MINUTES", "15"))
 
 # --- sensitive data (SM4 / SM3) ---------------------------------------------------------
 # 32 hex chars (128-bit SM4 key) and 64 hex chars (HMAC-SM3 blind-index key). Never in the repo:
@@ -264,6 +273,7 @@ HTTPS = env_bool("HTTPS", False)
 if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^health/"]  # the load balancer probes the node over plain HTTP
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)

@@ -20,6 +20,8 @@ urlpatterns = [
     path("verify/", dispatch_views.verify, name="verify"),
     path("verify/<str:number>/", dispatch_views.verify, name="verify_voucher"),
     path("tp/", include("partners.urls")),
+    # public probes for the load balancer and monitoring: 正常/异常 per check, no data (ops.health)
+    path("health/", include("ops.urls")),
 ]
 
 # MEDIA is never served directly, not even in development: case files go through scoped views
