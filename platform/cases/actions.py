@@ -298,8 +298,22 @@ def request_help(case: Case, user, *, action: str, kind: str, reason: str,
         return do_transition(case, action, user)
 
 
+# Reasons a case may be visited before it closes (an open 重点事, library.actions.open_key_matter):
+# callables (case) -> bool that apps above cases register in their AppConfig.ready.
+OPEN_VISIT_RULES: list = []
+
+
+def may_visit(case: Case) -> bool:
+    """回访/走访 is allowed after the case closes, or while a registered rule holds (a key matter)."""
+    from cases import states
+
+    return states.is_closed(case) or any(rule(case) for rule in OPEN_VISIT_RULES)
+
+
 def add_visit(case: Case, user, *, way: str, satisfaction: str, notes: str = "", visited_at=None) -> Visit:
     _require_handler(case, user)
+    if not may_visit(case):
+        raise ActionRefused(f"案件尚未办结（{state_label(case.status)}），办结后才能回访")
     ways = registry.get_dictionary("visit_way")
     errors = {}
     if way not in ways:

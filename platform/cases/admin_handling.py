@@ -39,7 +39,7 @@ def detail_handling(request, case: Case) -> dict:
     if may_handle:
         if not states.is_closed(case):
             links.append({"label": DATA_FORMS["log"], "url": f"{handle}?form=log"})
-        else:
+        if actions.may_visit(case):  # closed, or an open key matter
             links.append({"label": DATA_FORMS["visit"], "url": f"{handle}?form=visit"})
     links += referrals.links(user, case, handle)  # 转办/交办给部门, 办理反馈, 撤回转办
     review = workbench.reviews_waiting_for(user).filter(case=case).first()

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "addresses",
     "clues",
     "dispatch",
+    "library",
     "h5",
     "partners",  # app label "thirdparty" (tables, migrations, permissions)
     "ops",

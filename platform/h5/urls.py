@@ -1,6 +1,6 @@
 from django.urls import path
 
-from h5 import views
+from h5 import views, views_assist
 
 app_name = "h5"
 urlpatterns = [
@@ -21,4 +21,7 @@ urlpatterns = [
     path("messages/read-all/", views.inbox_read_all, name="messages_read_all"),
     path("messages/<int:pk>/", views.notice_open, name="notice"),
     path("me/", views.me, name="me"),
+    path("assist/", views_assist.assist, name="assist"),                      # 智能辅助：调解案例检索
+    path("assist/qa/", views_assist.assist_qa, name="assist_qa"),             # 基层减负问答
+    path("library/typicalcase/<int:pk>/", views_assist.assist_typical, name="assist_typical"),
 ]

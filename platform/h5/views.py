@@ -175,7 +175,7 @@ def case_context(request, case: Case, *, log_form=None, item_form=None) -> dict:
         "buttons": buttons,
         "elsewhere": elsewhere,
         "can_handle": can_handle and not closed,
-        "can_visit": can_handle and closed,
+        "can_visit": can_handle and actions.may_visit(case),
         "items": list(case.items.all()),
         "item_form": item_form or h5_forms.style_form(handling_forms.ItemForm()),
         "logs": list(case.logs.select_related("created_by").prefetch_related("attachments")),
@@ -346,7 +346,7 @@ def case_help(request, pk: int):
 @h5_view(VIEW, CHANGE)
 def visit_new(request, pk: int):
     case = scoped_case(request, pk)
-    if not states.is_closed(case):
+    if not actions.may_visit(case):
         messages.error(request, f"案件尚未办结（{actions.state_label(case.status)}），办结后才能回访")
         return to_case(case)
     form = h5_forms.style_form(handling_forms.VisitForm(request.POST if request.method == "POST" else None))
