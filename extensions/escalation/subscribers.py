@@ -20,7 +20,8 @@
 The daily job (tasks.evaluate_daily) repairs anything a failed subscriber missed.
 
 The metadata version is read once per call (``registry.pin_version_for_request``) instead of once
-per dictionary lookup, and the warning configuration is loaded once and shared by every step."""
+per dictionary lookup, and the warning configuration is loaded once per metadata version
+(``current_config``) and shared by every step."""
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -28,6 +29,20 @@ from contextlib import contextmanager
 from lowcode import hooks
 
 RELATED_LIMIT = 50
+_config_cache: tuple[str, object] | None = None
+
+
+def current_config():
+    """The warning configuration, loaded once per metadata version (a save of a warning level,
+    rule, keyword or setting bumps it; ``lowcode.signals``), not once per hook call."""
+    global _config_cache
+    from extensions.escalation import config as config_mod
+    from lowcode.registry import current_version
+
+    version = current_version()
+    if not version or _config_cache is None or _config_cache[0] != version:
+        _config_cache = (version, config_mod.load())
+    return _config_cache[1]
 
 
 def install() -> None:
@@ -57,10 +72,9 @@ def records_changed(kind: str, ids, **_):
 
 
 def _records_changed(kind: str, ids):
-    from extensions.escalation import config as config_mod
     from extensions.escalation import evaluate, party
 
-    cfg = config_mod.load()
+    cfg = current_config()
     if kind == "case":
         report = evaluate.evaluate_cases(ids, cfg=cfg)
         persons = set(report.persons)

@@ -27,6 +27,7 @@ import csv
 import hashlib
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -49,6 +50,8 @@ logger = logging.getLogger(__name__)
 
 CHUNK = 1000
 CHANGE_REASON = "数据归集"
+# what the model signals fire per saved row; ingest announces its chunk once instead
+MUTED_EVENTS = ("records_changed", "records_deleted")
 
 
 class UnknownSource(ValueError):
@@ -92,6 +95,45 @@ def canonical(payload: dict) -> tuple[dict, str, str]:
     return payload, text, hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+_MINUTE = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2})(?::00)?$")
+
+
+def content_form(value: Any) -> Any:
+    """A payload as a format-blind value, for telling a re-sent record from a changed one: what a
+    JSON Lines record and the same record exported to .xlsx have in common — lists and objects
+    written as JSON text in a cell, numbers typed as numbers (or as text), empty cells left out,
+    a time with or without ":00" seconds."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            v = content_form(v)
+            if v not in (None, "", [], {}):
+                out[str(k).strip()] = v
+        return out
+    if isinstance(value, list):
+        return [content_form(v) for v in value]
+    if isinstance(value, str):
+        text = value.strip()
+        if text[:1] in "[{" and text[-1:] in "]}":
+            try:
+                return content_form(json.loads(text))
+            except ValueError:
+                pass
+        m = _MINUTE.match(text)
+        return f"{m.group(1)} {m.group(2)}" if m else text
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, (int, float)):
+        return str(value)
+    return str(value)
+
+
+def same_content(stored: Any, received: Any) -> bool:
+    return content_form(stored) == content_form(received)
+
+
 def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, ensure_ascii=False, default=str))
 
@@ -123,6 +165,7 @@ class Pending:
     warnings: list[str] = field(default_factory=list)
     matched: Matched | None = None
     chash: str = ""
+    case_id: int | None = None    # the aggregated case written (kind "case"), for the hook
 
 
 @dataclass
@@ -342,6 +385,8 @@ class Deriver:
             rows = [{"exchange_id": p.std["source_id"], "registrant_id": None, **self.case_values(p)} for p in good]
             ids = bulkcopy.insert_rows(Case, rows, history=True, user=self.user, reason=CHANGE_REASON)
             case_ids = {p.record_key: pk for p, pk in zip(good, ids)}
+            for p, pk in zip(good, ids):
+                p.case_id = pk
             parties = [{"case_id": case_ids[p.record_key], **values}
                        for p in good for values in self.case_party_values(p)]
             bulkcopy.insert_rows(Party, parties, history=True, user=self.user, reason=CHANGE_REASON)
@@ -431,6 +476,7 @@ class Deriver:
                     party._change_reason = CHANGE_REASON
                     party.save()
                 raw.case = case
+                p.case_id = case.pk
         raw.save()
         return created
 
@@ -459,6 +505,7 @@ class Run:
         self.batch = batch
         self.rejections: list[Rejection] = []
         self.written_keys: list[str] = []  # new or updated in the current chunk, for the hook
+        self.written_case_ids: list[int] = []
 
     def reject(self, line: int | None, record_key: str, reason: str, excerpt: str = "") -> None:
         self.batch.rejected += 1
@@ -489,6 +536,17 @@ class Run:
                 same.append((p, row))
             else:
                 changed.append(p)
+        if changed:  # the same content in another file format (.xlsx after .jsonl) is unchanged
+            stored = dict(RawRecord.objects.filter(pk__in=[existing[p.record_key]["id"] for p in changed])
+                          .values_list("id", "payload"))
+            really = []
+            for p in changed:
+                row = existing[p.record_key]
+                if same_content(stored.get(row["id"]), p.raw):
+                    same.append((p, row))
+                else:
+                    really.append(p)
+            changed = really
         if same:
             RawRecord.objects.filter(pk__in=[row["id"] for _, row in same]).update(
                 last_seen=timezone.now(), times_seen=F("times_seen") + 1, last_batch=self.batch)
@@ -497,19 +555,23 @@ class Run:
                     self.reject(p.line, p.record_key, row["clean_error"], p.excerpt)
                 else:
                     self.batch.unchanged += 1
-        if new:
-            self._write_new(new)
-        for p in changed:
-            self._write_one(p)
+        # the model signals of the records saved one by one (updates, adopted cases) stay quiet:
+        # the chunk is announced once, new and updated records alike (``announce``)
+        with hooks.muted(*MUTED_EVENTS):
+            if new:
+                self._write_new(new)
+            for p in changed:
+                self._write_one(p)
         self.flush_rejections()
         self.announce()
 
     def announce(self) -> None:
-        """Tell extensions (duplicate model, warnings) which records this chunk wrote."""
+        """Tell extensions (duplicate model, warnings) which records this chunk wrote — one
+        event per chunk; ``case_ids``: the aggregated cases among them (kind "case")."""
         if self.written_keys:
             hooks.fire("records_ingested", channel=self.d.channel.key, kind=self.d.rule.kind,
-                       record_keys=self.written_keys)
-            self.written_keys = []
+                       record_keys=self.written_keys, case_ids=self.written_case_ids)
+            self.written_keys, self.written_case_ids = [], []
 
     def _write_new(self, new: list[Pending]) -> None:
         if self.d.rule.kind == "case":
@@ -556,6 +618,8 @@ class Run:
             setattr(self.batch, outcome, getattr(self.batch, outcome) + 1)
             if outcome in ("new", "updated"):
                 self.written_keys.append(p.record_key)
+                if p.case_id is not None:
+                    self.written_case_ids.append(p.case_id)
 
 
 def _rule_for(channel_key: str):
@@ -772,7 +836,7 @@ def reclean(channel_key: str, user=None) -> IngestResult:
                     batch.unchanged += 1
                 continue
             try:
-                with transaction.atomic():
+                with transaction.atomic(), hooks.muted(*MUTED_EVENTS):
                     created = d.rederive(raw, p)
             except RecordRejected as exc:
                 p.error = str(exc)
@@ -783,12 +847,14 @@ def reclean(channel_key: str, user=None) -> IngestResult:
                 created = None
             if p.error:
                 run.reject(None, raw.record_key, p.error, p.excerpt)
-            elif created:
-                batch.new += 1
-                run.written_keys.append(raw.record_key)
             else:
-                batch.updated += 1
+                if created:
+                    batch.new += 1
+                else:
+                    batch.updated += 1
                 run.written_keys.append(raw.record_key)
+                if p.case_id is not None:
+                    run.written_case_ids.append(p.case_id)
         run.flush_rejections()
         run.announce()
     batch.status = "done"

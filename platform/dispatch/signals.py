@@ -50,4 +50,14 @@ def case_changed(kind: str, ids, **_):
         sync_completion(ids)
 
 
+def cases_ingested(kind: str = "", case_ids=(), **_):
+    """An ingest chunk's aggregated cases (new or updated by their channel): the same completion
+    check as a save (ingest mutes the per-row signals and announces the chunk once)."""
+    if kind == "case" and case_ids:
+        from dispatch.actions import sync_completion
+
+        sync_completion(case_ids)
+
+
 hooks.subscribe("records_changed", case_changed)
+hooks.subscribe("records_ingested", cases_ingested)

@@ -17,8 +17,10 @@ in the queue, not the subscribers' seconds. They run inline, right after commit,
 """
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections import defaultdict
+from contextlib import contextmanager
 from typing import Callable
 
 from django.db import transaction
@@ -28,6 +30,7 @@ logger = logging.getLogger(__name__)
 _subscribers: dict[str, list[Callable]] = defaultdict(list)
 _queued: dict[str, list[Callable]] = defaultdict(list)
 QUEUED_TASK = "lowcode.hooks.run_queued"
+_muted: contextvars.ContextVar[frozenset] = contextvars.ContextVar("hooks_muted", default=frozenset())
 
 
 def subscribe(event: str, fn: Callable, *, queued: bool = False) -> None:
@@ -57,10 +60,22 @@ def _call_all(event: str, fns: list[Callable], payload: dict) -> None:
             logger.exception("hook %s: subscriber %s failed", event, getattr(fn, "__qualname__", fn))
 
 
+@contextmanager
+def muted(*events: str):
+    """Inside the block, ``fire`` of these events does nothing: for a bulk writer that announces
+    what it wrote itself, once per chunk (ingest: ``records_ingested``), instead of the model
+    signals' one event per saved row."""
+    token = _muted.set(_muted.get() | frozenset(events))
+    try:
+        yield
+    finally:
+        _muted.reset(token)
+
+
 def fire(event: str, **payload) -> None:
     """Call every subscriber of ``event`` once the current transaction has committed (queued
-    ones through the task queue)."""
-    if not _subscribers[event] and not _queued[event]:
+    ones through the task queue). Nothing while the event is ``muted``."""
+    if not _subscribers[event] and not _queued[event] or event in _muted.get():
         return
 
     def run():
