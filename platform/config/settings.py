@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "django_password_validators",
     "django_password_validators.password_history",
     "csp",
+    "ninja",  # django-ninja: the platform API (api); listed so its docs use the bundled swagger-ui, no CDN
     "secure",
     "lowcode",
     "orgs",
@@ -59,7 +60,11 @@ INSTALLED_APPS = [
     "library",
     "h5",
     "partners",  # app label "thirdparty" (tables, migrations, permissions)
+    "analysis",  # 研判: overall / case / help analysis, case map, digital archive
+    "assessment",  # 考核评价: indicators as metadata, snapshots, rankings (issue #14)
     "ops",
+    "integrations",  # 政钉, 天地图, SSO (issue #16)
+    "api",  # 一单位一平台 REST API (issue #16)
     "demo",
     "extensions.dedup",
     "extensions.escalation",  # after dedup: its hook subscriber runs first
@@ -205,6 +210,7 @@ LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", "简体中文")]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
+LOCALE_PATHS = [PLATFORM_DIR / "locale"]  # product wording over a few Django admin phrases
 USE_TZ = True
 
 # --- static / media -------------------------------------------------------------------
@@ -302,6 +308,22 @@ CONTENT_SECURITY_POLICY = {
         "form-action": [SELF],
     },
 }
+# --- 案件地图 (analysis): map tiles. None by default (intranet): the map then shows a plain
+# background with region labels. MAP_TILE_URLS: comma-separated Leaflet URL templates of a site
+# tile server; TIANDITU_KEY (environment only, never in the repository) adds 天地图's vector tiles
+# and labels. The tile servers' origins are allowed in the CSP img-src.
+MAP_TILE_URLS = [u.strip() for u in os.environ.get("MAP_TILE_URLS", "").split(",") if u.strip()]
+TIANDITU_KEY = os.environ.get("TIANDITU_KEY", "")
+if TIANDITU_KEY:
+    MAP_TILE_URLS += [
+        f"https://t0.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER={layer}"
+        f"&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}&TILEROW={{y}}&TILECOL={{x}}&tk={TIANDITU_KEY}"
+        for layer in ("vec", "cva")]
+MAP_TILE_ATTRIBUTION = os.environ.get("MAP_TILE_ATTRIBUTION", "天地图" if TIANDITU_KEY else "")
+MAP_CENTER = [float(v) for v in os.environ.get("MAP_CENTER", "120.15,30.27").split(",")[:2]]  # lng, lat
+MAP_ZOOM = int(os.environ.get("MAP_ZOOM", "12"))
+CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"] += sorted(
+    {"/".join(u.split("/")[:3]) for u in MAP_TILE_URLS if u.startswith(("http://", "https://"))})
 # /verify/ (public voucher check): attempts per client IP and window (seconds)
 VERIFY_RATE_LIMIT = int(os.environ.get("VERIFY_RATE_LIMIT", "20"))
 VERIFY_RATE_WINDOW = int(os.environ.get("VERIFY_RATE_WINDOW", "600"))

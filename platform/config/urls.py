@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from api.api import api as platform_api
 from dispatch import views as dispatch_views
 
 admin.site.site_header = "矛盾纠纷调处研判系统"
@@ -20,6 +21,10 @@ urlpatterns = [
     path("verify/", dispatch_views.verify, name="verify"),
     path("verify/<str:number>/", dispatch_views.verify, name="verify_voucher"),
     path("tp/", include("partners.urls")),
+    path("analysis/", include("analysis.urls")),  # 研判: analysis views, case map, digital archive
+    path("assessment/", include("assessment.urls")),  # 考核评价: rankings, drill-down, export
+    path("api/v1/", platform_api.urls),  # 一单位一平台: signed (HMAC-SM3), docs at /api/v1/docs
+    path("integrations/", include("integrations.urls")),  # 政钉 / 一网通管 / 未来社区 single sign-on
     # public probes for the load balancer and monitoring: 正常/异常 per check, no data (ops.health)
     path("health/", include("ops.urls")),
 ]

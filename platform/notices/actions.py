@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.scope import case_viewers_q, scope_q
+from lowcode import hooks
 from notices.models import Notice
 
 CASE_PERMISSION = ("cases", "view_case")
@@ -45,13 +46,31 @@ def may_see_case(users: Iterable, case) -> set[int]:
                .values_list("pk", flat=True).distinct())
 
 
-def notify(recipients: Iterable, kind: str, title: str, body: str = "", case=None) -> int:
+# reminders about a case (超期, 催办, 无进展): a recipient holds at most one unread about each case
+REMINDER_KINDS = ("overdue", "remind")
+
+
+def notify(recipients: Iterable, kind: str, title: str, body: str = "", case=None, *, digest: bool = False) -> int:
+    """Send a notice to each recipient (who may see ``case``). ``digest``: a reminder — a recipient
+    who still holds an unread reminder about the same case gets that one brought up to date and to
+    the top instead of a second one (one per case until read; the message box is not flooded)."""
     users = {u.pk: u for u in recipients if u is not None and u.is_active}
     if case is not None and users:
         allowed = may_see_case(users.values(), case)
         users = {pk: u for pk, u in users.items() if pk in allowed}
-    Notice.objects.bulk_create([Notice(recipient=u, kind=kind, title=title, body=body, case=case)
-                                for u in users.values()])
+    if digest and case is not None and users:
+        held = Notice.objects.filter(case=case, recipient_id__in=list(users), kind__in=REMINDER_KINDS,
+                                     read_at__isnull=True)
+        refreshed = set(held.values_list("recipient_id", flat=True))
+        if refreshed:
+            held.update(kind=kind, title=title, body=body, created_at=timezone.now())
+            users = {pk: u for pk, u in users.items() if pk not in refreshed}
+        if not users:
+            return len(refreshed)
+    created = Notice.objects.bulk_create([Notice(recipient=u, kind=kind, title=title, body=body, case=case)
+                                          for u in users.values()])
+    if created:  # other channels (政钉 工作通知, integrations.notices) subscribe; they run after commit
+        hooks.fire("notices_sent", ids=[n.pk for n in created if n.pk is not None])
     return len(users)
 
 
@@ -75,8 +94,20 @@ def unread_count(user) -> int:
     return readable(user).filter(read_at__isnull=True).count()
 
 
-def mark_read(user, notice_ids=None) -> int:
+def mark_read(user, notice_ids=None, kind: str | None = None) -> int:
+    """Mark the user's own unread notices read: the given ones, or all (of one ``kind``)."""
     qs = Notice.objects.filter(recipient=user, read_at__isnull=True)
     if notice_ids is not None:
         qs = qs.filter(pk__in=list(notice_ids))
+    if kind:
+        qs = qs.filter(kind=kind)
     return qs.update(read_at=timezone.now())
+
+
+def unread_by_kind(user) -> list[tuple[str, str, int]]:
+    """(kind, label, unread count) for every kind, in the order of Notice.KINDS — the inbox tabs."""
+    from django.db.models import Count
+
+    counts = dict(readable(user).filter(read_at__isnull=True).values_list("kind").annotate(n=Count("id"))
+                  .order_by())
+    return [(code, label, counts.get(code, 0)) for code, label in Notice.KINDS]

@@ -1,0 +1,139 @@
+"""Single sign-on entry points (public: they are the way in).
+
+- 政钉 H5 免登: the page inside the 政钉 app gets an auth code (``dd.getAuthCode``) and sends it
+  here (``/integrations/zzd/h5/?code=…`` or POST ``code``) → /h5/.
+- 政钉 PC 扫码: ``/integrations/zzd/qr/`` redirects to the 政钉 login page (QR code) with a
+  one-time ``state``; it comes back to ``/integrations/zzd/callback/`` → /admin/.
+- OAuth2 (一网通管 PC, 未来社区 H5): ``/integrations/sso/<code>/`` → authorize →
+  ``/integrations/sso/<code>/callback/`` (Authlib does the code exchange and ``state``)."""
+from __future__ import annotations
+
+import secrets
+from urllib.parse import urlencode
+
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
+
+from integrations import sso
+from integrations.http import IntegrationError
+from integrations.models import ExternalSystem
+
+STATE_KEY = "sso_state"
+MAX_CODE = 256
+
+
+def _system(kind: str, code: str | None = None):
+    qs = ExternalSystem.objects.filter(kind=kind, enabled=True)
+    if code is not None:
+        qs = qs.filter(code=code[:32])
+    return qs.order_by("pk").first()
+
+
+def _code(request) -> str:
+    code = (request.POST.get("code") or request.GET.get("code") or "").strip()
+    return code if 0 < len(code) <= MAX_CODE else ""
+
+
+@never_cache
+@csrf_exempt  # the code itself is the single-use proof; there is no session yet to protect
+@require_http_methods(["GET", "POST"])
+def zzd_h5(request):
+    system = _system(ExternalSystem.ZZD)
+    if system is None:
+        return sso.refuse(request, None, "政钉单点登录未启用。", status=403, end="h5")
+    code = _code(request)
+    if not code:
+        return sso.refuse(request, system, "缺少政钉免登授权码（code）。", status=403, end="h5")
+    return _zzd_exchange(request, system, code, "h5", qr=False)
+
+
+@never_cache
+@require_GET
+def zzd_qr(request):
+    system = _system(ExternalSystem.ZZD)
+    if system is None or not system.login_url:
+        return sso.refuse(request, system, "政钉扫码登录未启用。", status=403)
+    state = secrets.token_urlsafe(16)
+    request.session[STATE_KEY] = state
+    query = urlencode({"response_type": "code", "client_id": system.app_key, "scope": "get_user_info",
+                       "authType": "QRCODE", "state": state,
+                       "redirect_uri": request.build_absolute_uri(reverse("integrations:zzd_callback"))})
+    return redirect(system.login_url.rstrip("/") + "/oauth2/auth.htm?" + query)
+
+
+@never_cache
+@require_GET
+def zzd_callback(request):
+    system = _system(ExternalSystem.ZZD)
+    if system is None:
+        return sso.refuse(request, None, "政钉扫码登录未启用。", status=403)
+    state = request.session.pop(STATE_KEY, None)
+    if not state or request.GET.get("state") != state:
+        return sso.refuse(request, system, "登录请求已失效，请重新扫码。", status=403)
+    code = _code(request)
+    if not code:
+        return sso.refuse(request, system, "缺少政钉扫码授权码（code）。", status=403)
+    return _zzd_exchange(request, system, code, "pc", qr=True)
+
+
+def _zzd_exchange(request, system, code: str, end: str, qr: bool):
+    from integrations.zzd import Client
+
+    try:
+        client = Client(system)
+        user = client.user_by_qr_code(code) if qr else client.user_by_auth_code(code)
+    except IntegrationError as exc:
+        return sso.refuse(request, system, f"政钉登录未成功：{exc}", status=502, end=end)
+    return sso.complete(request, system, str(user.get("accountId") or ""), end)
+
+
+# --- OAuth2 (一网通管 / 未来社区) ----------------------------------------------------------------
+def _oauth(system, request):
+    from authlib.integrations.requests_client import OAuth2Session
+
+    return OAuth2Session(system.app_key, system.secret(), scope="openid profile",
+                         redirect_uri=request.build_absolute_uri(reverse("integrations:sso_callback",
+                                                                         args=[system.code])))
+
+
+@never_cache
+@require_GET
+def oauth_start(request, code: str):
+    system = _system(ExternalSystem.OAUTH2, code)
+    if system is None or not system.login_url:
+        return sso.refuse(request, None, "该单点登录未启用。", status=403)
+    url, state = _oauth(system, request).create_authorization_url(system.login_url)
+    request.session[STATE_KEY] = state
+    return redirect(url)
+
+
+@never_cache
+@require_GET
+def oauth_callback(request, code: str):
+    import requests
+    from authlib.common.errors import AuthlibBaseError
+
+    from integrations import http
+
+    system = _system(ExternalSystem.OAUTH2, code)
+    if system is None:
+        return sso.refuse(request, None, "该单点登录未启用。", status=403)
+    state = request.session.pop(STATE_KEY, None)
+    if not state or request.GET.get("state") != state or not _code(request):
+        return sso.refuse(request, system, "登录请求已失效或缺少授权码，请重新登录。", status=403, end=system.end)
+    session = _oauth(system, request)
+    try:
+        session.fetch_token(system.token_url, code=_code(request), timeout=system.timeout_seconds)
+        resp = session.get(system.userinfo_url, timeout=system.timeout_seconds)
+        info = resp.json() if resp.status_code == 200 else None
+    except (AuthlibBaseError, requests.RequestException, ValueError) as exc:
+        http.mark_error(system, f"令牌或用户信息获取失败：{type(exc).__name__}")
+        return sso.refuse(request, system, f"{system.name}登录未成功，请稍后再试。", status=502, end=system.end)
+    if not isinstance(info, dict):
+        http.mark_error(system, f"用户信息接口应答异常（HTTP {resp.status_code}）")
+        return sso.refuse(request, system, f"{system.name}未返回用户信息。", status=502, end=system.end)
+    http.mark_ok(system)
+    return sso.complete(request, system, str(info.get(system.user_id_field) or ""), system.end)
