@@ -16,6 +16,8 @@ class DedupConfig(AppConfig):
         hooks.subscribe("records_deleted", subscribers.records_deleted)
         hooks.subscribe("records_ingested", subscribers.records_ingested, queued=True)
         panels.register()
+        from extensions.dedup import assessment_padding  # 考核评价's padding detector
+        assessment_padding.register()
         from lowcode.metakinds import register
 
         # the settings record, shipped as metadata/dedup/default.yaml (one file per record)

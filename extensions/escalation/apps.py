@@ -23,6 +23,8 @@ class EscalationConfig(AppConfig):
         slots.add("cases.list_filters", caselist.CaseWarningFilter)
         slots.add("cases.list_select_related", "warning")
         post_migrate.connect(_load_defaults, sender=self, dispatch_uid="escalation-defaults")
+        from extensions.escalation import assessment_facts  # 预警化解数 for 考核评价
+        assessment_facts.register()
 
 
 # the warning metadata kinds (lowcode.metakinds), shipped in metadata/escalation/

@@ -46,6 +46,11 @@ JAZZMIN_SETTINGS = {
         "escalation.WarningSetting": "fas fa-sliders-h",
         "clues.CleaningRule": "fas fa-broom",
         "clues.Channel": "fas fa-satellite-dish",
+        "assessment.Indicator": "fas fa-bullseye",
+        "assessment.Snapshot": "fas fa-camera",
+        "assessment.Adjustment": "fas fa-balance-scale-right",
+        "assessment.PaddingFlag": "fas fa-copy",
+        "assessment.RecomputeLog": "fas fa-redo",
     },
     "custom_links": {
         # the third-party end (partners.urls): a menu group of its own, shown by function right
@@ -66,6 +71,9 @@ JAZZMIN_SETTINGS = {
             {"name": "调解对账单", "url": "admin:dispatch_awardedorder_statement", "icon": "fas fa-file-invoice-dollar",
              "permissions": ["dispatch.view_awardedorder"]},
         ],
+        # 考核评价 (assessment.views): rankings in the user's scope, for whoever may view cases
+        "assessment": [{"name": "考核排名", "url": "assessment:index", "icon": "fas fa-trophy",
+                        "permissions": ["cases.view_case"]}],
         "lowcode": [{"name": "元数据变更记录", "url": "lowcode:changelog", "icon": "fas fa-history",
                      "permissions": ["lowcode.view_fielddef"]}],
     },

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts import roles
 from demo import seeding
+from demo.assessment_seed import seed_assessment
 from demo.dispatch_seed import TP_MEDIATORS, ensure_tp_accounts, seed_dispatch
 from demo.referral_seed import seed_referrals
 
@@ -29,6 +30,7 @@ class Command(BaseCommand):
         ensure_tp_accounts(password)
         orders = seed_dispatch(password)  # third-party mediators and orders in every state
         referred = seed_referrals()  # demo_dept sees the cases referred to 人社局, nothing else
+        seed_assessment()  # 考核评价: snapshots of the last six months
         users += [(username, roles.group(roles.TP_MEDIATOR).name) for username, _, _ in TP_MEDIATORS]
         self.stdout.write(f"区域 {len(regions)} 个；新建演示案件 {created} 件；新建演示发单 {orders} 个；"
                           f"转办人社局 {referred} 件。")
