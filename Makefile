@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEV_ENV := var/dev.env
 
-.PHONY: run test test-postgres bench lint mutate install dev-env demo clean-db
+.PHONY: run test test-postgres bench lint mutate install dev-env demo clean-db loadtest soak backup
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -70,3 +70,22 @@ mutate: install
 
 clean-db:
 	rm -f var/db.sqlite3
+
+# Issue #17 load test on PostgreSQL (tests/load/run.py: 200k cases / 1M logs / 1,000 accounts,
+# gunicorn with deploy/gunicorn.conf.py, locust at each user count). Not in CI.
+LOAD_DB ?= postgres://postgres@127.0.0.1:5432/mdtj_load
+LOAD_USERS ?= 50 100 200
+LOAD_MINUTES ?= 3
+loadtest: install
+	$(PY) tests/load/run.py --database-url $(LOAD_DB) --users "$(LOAD_USERS)" --minutes $(LOAD_MINUTES)
+
+# Bounded soak: the same scenario at a steady 100 users for SOAK_MINUTES with gunicorn's
+# max-requests recycling OFF (a leak must show as the RSS slope, not be hidden by recycling).
+SOAK_MINUTES ?= 120
+soak: install
+	GUNICORN_MAX_REQUESTS=0 $(PY) tests/load/run.py --database-url $(LOAD_DB) --users 100 --minutes $(SOAK_MINUTES)
+
+# Backup of this checkout's database and media (ops/backup.py; production: mdtj-backup.timer).
+BACKUP_DIR ?= var/backups
+backup: install dev-env
+	$(WITH_ENV) $(PY) manage.py backup $(BACKUP_DIR)
