@@ -107,13 +107,30 @@ def amounts(text: str) -> list[str]:
     return sorted(out)
 
 
+# an anonymised counterparty (某装修公司, XX公司, 该公司, 这家店) names nobody: two complaints against
+# "某健身房" are not about the same shop
+_PLACEHOLDER_ORG = re.compile(r"某|[XxＸｘ]{2}|[*＊]|^(?:该|此|这|那|本|其|一家|这家|那家)")
+# words of a sentence, not of a unit name: "电梯长期故障拒交物业（费）" is a phrase, not a property company
+_PHRASE_IN_NAME = re.compile(r"拒交|拒付|故障|长期|拖欠|欠费|欠薪|催缴|停了|要求|无法|不退|跑路|关门|投诉|反映|业主|"
+                             r"楼上|楼下|费后|以后|之后|然后|已经|没有|一直|多次|发生|导致|因为|由于|认为|^服务|"
+                             r"^[的了在是和与被把将对向给让]")
+_GENERIC_NAME = {"工程", "建设工程", "装饰工程", "劳务", "科技", "实业", "商贸", "物业服务", "家装", "装修", "装饰"}
+_NOT_ORG_AFTER = re.compile(r"费")  # 拒交物业费: the suffix ends no unit here
+
+
 def employers(text: str) -> list[str]:
-    """Named organisations in the text (employer, property company, shop): 鑫源服装厂 → 鑫源服装."""
+    """Named organisations in the text (employer, property company, shop): 鑫源服装厂 → 鑫源服装.
+    Placeholders (某X, XX公司, 该公司) and phrases that merely end in a unit word (拒交物业费) are
+    no names."""
     out = set()
-    for m in _ORG_RE.finditer(text or ""):
+    text = text or ""
+    for m in _ORG_RE.finditer(text):
         name = _ORG_LEAD.sub("", m.group(1))
         full = name + m.group(2)
         if not 2 <= len(name) <= 8 or full in _GENERIC_ORG or name.endswith(("一家", "这家", "那家", "附近")):
+            continue
+        if (_PLACEHOLDER_ORG.search(name) or _PHRASE_IN_NAME.search(name) or name in _GENERIC_NAME
+                or _NOT_ORG_AFTER.match(text, m.end())):
             continue
         out.add(re.sub("(有限责任公司|有限公司|集团|公司)$", "", full))
     return sorted(out)
@@ -199,10 +216,13 @@ def block_keys(sig: dict) -> tuple[set[int], set[int]]:
         if p["t"]:
             keys.add(f"pt:{p['t']}")
     key, door, estate, community = (sig["places"] + ["", "", "", ""])[:4]
-    where = door or estate or community
+    # one report gives the door, another only the estate and building (a police call: 某小区3幢楼下):
+    # a name is keyed at each of them
+    wheres = [w for w in (door, estate) if w] or ([community] if community else [])
     for p in sig["parties"]:
-        if p["n"] and where:  # a name alone is no evidence (同名不同人) and makes huge buckets
-            keys.add(f"nm:{p['n']}@{where}")
+        for where in wheres:  # a name alone is no evidence (同名不同人) and makes huge buckets
+            if p["n"]:
+                keys.add(f"nm:{p['n']}@{where}")
     if key:
         keys.add(f"ad:{key}")
     if sig.get("address_id"):
@@ -211,8 +231,9 @@ def block_keys(sig: dict) -> tuple[set[int], set[int]]:
         keys.add(f"em:{e}")
     weak = set()
     for p in sig["parties"]:
-        if p["s"] and (door or estate):  # 王先生 at the same door
-            weak.add(f"sn:{p['s']}@{door or estate}")
+        for where in (door, estate):  # 王先生 at the same door / building
+            if p["s"] and where:
+                weak.add(f"sn:{p['s']}@{where}")
     for amount in sig["amounts"]:
         if re.match(r"\d{3,}", amount):  # 2400元 of a property fee, not "3个月"
             weak.add(f"am:{amount}@{sig['case_type']}")

@@ -17,11 +17,14 @@ object with the same attributes).
 """
 from __future__ import annotations
 
+import re
+
 NAME_ONLY_CAP = 0.4
 # The evidence the model reads. Their values live only in the settings record
 # (metadata/dedup/default.yaml, site edits in 重复研判参数), which must name every one of them.
 WEIGHTS = ("text", "text_scale", "amount", "type", "place", "employer", "time", "amount_conflict",
-           "type_conflict", "person_base", "group_window_factor", "person_similar")
+           "type_conflict", "person_base", "group_window_factor", "person_similar", "short_text",
+           "person_near", "person_near_days")
 PERSON_SCORES = ("id", "phone", "phone_tail_name", "phone_tail", "name", "name_phone_differs",
                  "surname_place", "surname")
 
@@ -46,13 +49,16 @@ def _person(pa: list[dict], pb: list[dict], ps: dict, place: float) -> tuple[flo
             elif a["t"] and a["t"] == b["t"] and (names_same or (surname_ok and not (a["n"] and b["n"]))):
                 score, reason = ps["phone_tail_name"], "脱敏电话与姓氏吻合"
             elif a["t"] and a["t"] == b["t"] and not (a["n"] and b["n"]):
-                score, reason = ps["phone_tail"], "脱敏电话吻合"
+                if place >= 0.4:  # seven digits of a phone at one estate: one person
+                    score, reason = ps["phone_tail_name"], "脱敏电话与地址吻合"
+                else:
+                    score, reason = ps["phone_tail"], "脱敏电话吻合"
             elif names_same:
                 differs = a["p"] and b["p"] and a["p"] != b["p"]
                 if differs:
                     score, reason = ps["name_phone_differs"], "姓名相同但电话不同"
                 else:
-                    score = ps["name"] if place >= 0.6 else min(ps["name"], NAME_ONLY_CAP)
+                    score = ps["name"] if place >= 0.4 else min(ps["name"], NAME_ONLY_CAP)
                     reason = "姓名相同"
             elif surname_ok and not (a["n"] and b["n"]):
                 if place >= 0.6:
@@ -74,9 +80,51 @@ def _place(a: dict, b: dict) -> tuple[float, str]:
         return 0.7, "门牌一致"
     if pa[2] and pa[2] == pb[2]:
         return 0.6, "小区楼栋一致"
+    ea, eb = _estate(pa[2]), _estate(pb[2])
+    if ea and eb and (ea.endswith(eb) or eb.endswith(ea)):  # 某小区 vs 某小区3幢 (a call from outside it)
+        return 0.4, "同一小区"
     if pa[3] and pa[3] == pb[3]:
         return 0.2, "同一社区/村"
     return 0.0, ""
+
+
+def _estate(estate_building: str) -> str:
+    return re.sub(r"\d+幢$", "", estate_building or "")
+
+
+SHORT_TEXT = 24     # shingles: a record this short is judged by how much of it the other holds
+PERSON_NEAR_MIN = 0.8  # phone, ID number, or masked phone with a fitting name
+SHORT_PERSON_MIN = 0.55  # … for a short record at a fitting place: a surname at the building will do
+
+
+ANCHOR_EMPLOYER = "共同锚点：同一具名单位"
+
+
+def _units(amounts: set) -> set[str]:
+    """The units named (元, 个月, 亩): amounts conflict only when both name the same unit."""
+    return {a.lstrip("0123456789.") for a in amounts}
+
+
+def _anchor(a: dict, b: dict, gap: int, group_window: float, conf, employer: float, place: float,
+            amount: float) -> str:
+    """What 同案不同人 stands on ('' when nothing): the same named counterparty within weeks (at the
+    same place, or with an agreeing amount), the
+    same building or standard address within the same-case window, or the same community with
+    an agreeing amount. A placeholder counterparty (某装修公司) or a shared stock phrase is none."""
+    both_placed = bool(a["places"][0] and b["places"][0])
+    if employer and gap <= group_window and (place > 0 or amount > 0 or not both_placed):
+        # one named employer at one site (a property company or a chain serves many places:
+        # elsewhere only with an agreeing amount)
+        return ANCHOR_EMPLOYER
+    if gap > conf.same_window_days:
+        return ""
+    if a.get("address_id") and a.get("address_id") == b.get("address_id"):
+        return "共同锚点：同一标准地址"
+    if place >= 0.6:
+        return "共同锚点：同一楼栋/门牌"
+    if place > 0 and amount > 0:
+        return "共同锚点：同一社区且金额一致"
+    return ""
 
 
 def jaccard(a: set, b: set) -> float:
@@ -93,16 +141,19 @@ def _hopeless(a: dict, b: dict, conf, gap: int, place: float, person: float) -> 
     base = w["person_base"]
     if gap <= conf.same_window_days and matter_max * (base + (1 - base) * person) >= conf.same_threshold:
         return False
+    if gap <= w.get("person_near_days", 0) and person * w.get("person_near", 0) >= conf.same_threshold:
+        return False
     if gap > conf.similar_window_days:
         return True
     if person * w["person_similar"] >= conf.similar_threshold:
         return False
     same_type = a["case_type"] and a["case_type"] == b["case_type"]
-    if not same_type:
-        return True
     group_window = conf.same_window_days * w["group_window_factor"]
     employer = gap <= group_window and not set(a["employers"]).isdisjoint(b["employers"])
-    return not (employer or (place >= 0.7 and gap <= conf.same_window_days))
+    if not same_type and not (employer and not (a["case_type"] and b["case_type"])):
+        return True
+    same_address = bool(a.get("address_id")) and a.get("address_id") == b.get("address_id")
+    return not (employer or ((place > 0 or same_address) and gap <= conf.same_window_days))
 
 
 def compare(a: dict, b: dict, conf, sh_a: set | None = None, sh_b: set | None = None, explain_none: bool = True):
@@ -122,8 +173,12 @@ def compare(a: dict, b: dict, conf, sh_a: set | None = None, sh_b: set | None = 
     sh_a = sh_a if sh_a is not None else set(a["shingles"].split())
     sh_b = sh_b if sh_b is not None else set(b["shingles"].split())
     text = jaccard(sh_a, sh_b)
+    short = min(len(sh_a), len(sh_b))
+    if 0 < short <= SHORT_TEXT and w.get("short_text", 0):
+        # a police call or a one-line report says little: how much of it the other text holds
+        text = max(text, len(sh_a & sh_b) / short * w["short_text"])
     am_a, am_b = set(a["amounts"]), set(b["amounts"])
-    amount = 1.0 if am_a & am_b else (-1.0 if am_a and am_b else 0.0)
+    amount = 1.0 if am_a & am_b else (-1.0 if _units(am_a) & _units(am_b) else 0.0)
     same_type = 1.0 if a["case_type"] and a["case_type"] == b["case_type"] else 0.0
     employer = 1.0 if set(a["employers"]) & set(b["employers"]) else 0.0
     both_typed = bool(a["case_type"] and b["case_type"])
@@ -136,12 +191,23 @@ def compare(a: dict, b: dict, conf, sh_a: set | None = None, sh_b: set | None = 
     for weight, value in evidence:
         miss *= 1 - min(1.0, weight) * value
     matter = 1 - miss
+    # 同案不同人: other people of one matter claim other amounts — no conflict between them
+    group_matter = matter * (w["type_conflict"] if both_typed and not same_type else 1.0)
     if amount < 0:
         matter *= w["amount_conflict"]
     if both_typed and not same_type:
         matter *= w["type_conflict"]
     base = w["person_base"]
     same = matter * (base + (1 - base) * person) if gap <= conf.same_window_days else 0.0
+    # one person (phone, ID, masked phone + name) reporting within a few days, nothing against
+    # it: the same matter, however little the short record says
+    # a short record (a 110 call: a surname, the caller's phone, a spot) needs less of the
+    # person when the place fits too
+    short_record = 0 < short <= SHORT_TEXT and place >= 0.4
+    near_person = (gap <= w.get("person_near_days", 0) and amount >= 0 and not (both_typed and not same_type)
+                   and person >= (SHORT_PERSON_MIN if short_record else PERSON_NEAR_MIN))
+    if near_person:
+        same = max(same, person * w.get("person_near", 0))
 
     def reasons() -> list[str]:
         out = [r for r in (person_why, place_why) if r]
@@ -163,14 +229,19 @@ def compare(a: dict, b: dict, conf, sh_a: set | None = None, sh_b: set | None = 
         return None, 0.0, reasons() if explain_none else []
     # 同案不同人: the same named organisation within weeks, or the same door within the same-case window
     group_window = conf.same_window_days * w["group_window_factor"]
-    group = matter if same_type and ((employer and gap <= group_window)
-                                     or (place >= 0.7 and gap <= conf.same_window_days)) else 0.0
-    similar = max(person * w["person_similar"], group)
+    anchor = _anchor(a, b, gap, group_window, conf, employer, place, amount)
+    # the same type, or one untyped report naming the same counterparty
+    typed_ok = same_type or (not both_typed and anchor == ANCHOR_EMPLOYER)
+    group = group_matter if typed_ok and anchor else 0.0
+    # a shared surname is no shared person (王先生 and 王某某 in one building are two households)
+    by_person = 0.0 if person_why.startswith("姓氏") else person * w["person_similar"]
+    similar = max(by_person, group)
     if similar >= conf.similar_threshold:
         out = reasons()
-        if person * w["person_similar"] >= group:
+        if by_person >= group:
             out.insert(0, "同人不同案")
         else:
             out.insert(0, "同案不同人")
+            out.insert(1, anchor)
         return "similar", round(min(similar, 1.0), 3), out
     return None, 0.0, reasons() if explain_none else []
