@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from integrations import sso
-from integrations.http import IntegrationError
+from integrations.http import IntegrationError, Unavailable
 from integrations.models import ExternalSystem
 
 STATE_KEY = "sso_state"
@@ -85,8 +85,10 @@ def _zzd_exchange(request, system, code: str, end: str, qr: bool):
     try:
         client = Client(system)
         user = client.user_by_qr_code(code) if qr else client.user_by_auth_code(code)
-    except IntegrationError as exc:
-        return sso.refuse(request, system, f"政钉登录未成功：{exc}", status=502, end=end)
+    except Unavailable as exc:  # an outage: the password login still works
+        return sso.refuse(request, system, f"政钉暂时无法访问（{exc}），请稍后再试或改用账号密码登录。", status=502, end=end)
+    except IntegrationError as exc:  # refused: a used or expired code, a wrong configuration
+        return sso.refuse(request, system, f"政钉登录未成功：{exc}", end=end)
     return sso.complete(request, system, str(user.get("accountId") or ""), end)
 
 
