@@ -108,13 +108,20 @@ def people(world):
     return {"a": a, "b": b, "hubin": hubin, "other": other}
 
 
+TITLES = ["装修噪音纠纷", "宠物伤人纠纷", "停车位争议", "漏水赔偿纠纷", "赡养费纠纷", "工资拖欠纠纷"]
+TEXTS = ["楼上住户装修噪音扰民，多次协商未果", "邻居饲养的犬只咬伤小孩，就医疗费发生争执",
+         "小区公共车位被长期占用，双方互不相让", "卫生间渗水导致楼下天花板受损，要求赔偿",
+         "子女之间对父母赡养费分摊意见不一", "某装饰公司拖欠三名工人两个月工资"]
+
+
 def _cases(make_case, user, region, when, n, success=0):
     """n cases registered by ``user``; the first ``success`` mediated successfully, the rest failed."""
     from cases.models import MediationResult
 
     made = []
     for i in range(n):
-        c = make_case(region_name=region.name, registrant=user, registered_at=when, title=f"{user.username}案件{i}")
+        c = make_case(region_name=region.name, registrant=user, registered_at=when, title=TITLES[i],
+                      description=TEXTS[i])
         MediationResult.objects.create(case=c, outcome="success" if i < success else "failed")
         made.append(c)
     return made
@@ -180,11 +187,11 @@ def test_ranking_page_scope_and_drill_down(people, make_case, client_for):
     assert client_for("demo_mediator").get(f"/assessment/street/?period={last.key}").status_code == 404
     # drill: the cases behind 成功数 of this mediator
     page = client_for("demo_district").get(
-        f"/assessment/mediator/unit/{people['a'].pk}/?period={last.key}&fact=success_rate").content.decode()
+        f"/assessment/mediator/unit/?unit={people['a'].pk}&period={last.key}&fact=success_rate").content.decode()
     assert mine[0].exchange_id in page and mine[1].exchange_id not in page
     # outside the scope: 404, never the figures
     assert client_for("demo_street").get(
-        f"/assessment/mediator/unit/{people['b'].pk}/?period={last.key}").status_code == 404
+        f"/assessment/mediator/unit/?unit={people['b'].pk}&period={last.key}").status_code == 404
     # a department sees only its own department
     dept = client_for("demo_dept")
     assert dept.get(f"/assessment/mediator/?period={last.key}").status_code == 404
@@ -364,3 +371,25 @@ def test_adjustment_is_approved_one_level_up_and_counts(people, make_case, clien
     assert adj.status == "approved"
     snap = compute.compute_period(last, ["mediator"], recompute=True, reason="加分")[0]
     assert {r.key: r for r in compute.ranking(snap)}[str(people["a"].pk)].score == 75.0
+
+
+def test_padding_detector_flags_a_near_identical_case_of_the_same_person_and_not_another_persons(people, make_case):
+    from assessment import compute, padding
+    from assessment.models import PaddingFlag
+
+    last = _month(-1)
+    text = "楼上住户装修噪音扰民，多次协商未果，申请人要求停止夜间施工并赔偿损失"
+    first = make_case(registrant=people["a"], registered_at=_when(last), title="装修噪音纠纷", description=text)
+    copy = make_case(registrant=people["a"], registered_at=_when(last) + dt.timedelta(hours=1),
+                     title="装修噪音纠纷", description=text + "。")
+    make_case(registrant=people["a"], registered_at=_when(last), title="宠物伤人纠纷",
+              description="邻居饲养的犬只咬伤申请人小孩，双方就医疗费用发生争执")
+    other = make_case(region_name=people["other"].name, registrant=people["b"], registered_at=_when(last),
+                      title="装修噪音纠纷", description=text)
+    assert padding.detect(last) == 1
+    flag = PaddingFlag.objects.get()
+    assert (flag.case_id, flag.similar_to_id, flag.status) == (copy.pk, first.pk, "flagged")
+    assert not PaddingFlag.objects.filter(case=other).exists()
+    snap = compute.compute_period(last, ["mediator"])[0]
+    assert {r.key: r for r in compute.ranking(snap)}[str(people["a"].pk)].facts["registered"] == 2
+    assert padding.detect(last) == 0  # never flagged twice

@@ -119,7 +119,7 @@ def manual_points(dimension: str, period_key: str) -> dict[str, float]:
 
 # --- snapshots --------------------------------------------------------------------------------------
 def compute_period(period: Period, dimensions=None, *, user=None, recompute: bool = False, reason: str = "",
-                   request=None, today=None) -> list[Snapshot]:
+                   request=None, today=None, detect_padding: bool = True) -> list[Snapshot]:
     """Compute and store the snapshots of ``period`` for ``dimensions`` (default all five).
     Facts of one source are computed once for all its dimensions."""
     dimensions = list(dimensions or DIMENSION_LABELS)
@@ -139,6 +139,10 @@ def compute_period(period: Period, dimensions=None, *, user=None, recompute: boo
         t0 = time.monotonic()
         src = facts_mod.SOURCE_OF[dim]
         if src not in by_source:
+            if src == "case" and detect_padding:
+                from assessment import padding
+
+                padding.detect(period)  # near-identical cases of one person: flagged, not counted
             by_source[src] = facts_mod.compute_source(src, period)
         all_units, facts_by_unit = unit_facts(dim, period, by_source[src])
         out.append(_store(dim, period, all_units, facts_by_unit, existing.get(dim), user=user, reason=reason,

@@ -115,10 +115,14 @@ def unit_cases(user, dimension: str, key: str, period: periods.Period, fact_code
     return qs.distinct().order_by("-registered_at")
 
 
-def unit_view(request, dimension, key):
+def unit_view(request, dimension):
     _require_view(request)
     dimension = _dimension(request, dimension)
     period = _period(request)
+    key = request.GET.get("unit", "")
+    if not key:  # no unit chosen: the ranking to choose one from
+        return HttpResponseRedirect(reverse("assessment:ranking", args=[dimension]) + "?" + urlencode(
+            {"period": period.key}))
     if not key.isdigit() or len(key) > 18:
         raise Http404("没有该考核对象或无权查看")
     snap = Snapshot.objects.filter(dimension=dimension, period_kind=period.kind, period_key=period.key).first()

@@ -173,7 +173,7 @@ def main() -> int:
         "社区排名（区级）": (client, f"/assessment/community/?period={period.key}"),
         "街道排名（区级）": (client, f"/assessment/street/?period={period.key}"),
         "调解员排名（街道）": (street_client, f"/assessment/mediator/?period={period.key}"),
-        "调解员明细（下钻）": (client, f"/assessment/mediator/unit/{some}/?period={period.key}&fact=success"),
+        "调解员明细（下钻）": (client, f"/assessment/mediator/unit/?unit={some}&period={period.key}&fact=success"),
     }
     results = {}
     for label, (c, u) in urls.items():
