@@ -5,13 +5,16 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 DEV_ENV := var/dev.env
+# -qq: errors only (a machine-wide pip configuration may name package locations that do not exist
+# here; pip warns about each one on every install)
+PIP := PIP_DISABLE_PIP_VERSION_CHECK=1 $(PY) -m pip -qq
 
 .PHONY: run test test-postgres bench lint mutate install dev-env demo clean-db loadtest soak backup
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements-dev.txt
+	$(PIP) install --upgrade pip
+	$(PIP) install -r requirements-dev.txt
 	touch $@
 
 # Front-end libraries (package.json, exact versions in package-lock.json) are installed locally
@@ -19,7 +22,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 NODE_STAMP := $(if $(wildcard package.json),node_modules/.installed)
 
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 install: $(VENV)/.installed $(NODE_STAMP)
@@ -37,19 +40,17 @@ dev-env: $(DEV_ENV)
 WITH_ENV = set -a && . ./$(DEV_ENV) && set +a && DEBUG=$${DEBUG:-1}
 
 demo: install dev-env
-	$(WITH_ENV) $(PY) manage.py migrate --noinput -v0
-	$(WITH_ENV) $(PY) manage.py load_metadata
-	$(WITH_ENV) $(PY) manage.py seed_demo
-	$(WITH_ENV) $(PY) manage.py import_addresses fixtures/addresses/demo_addresses.csv
+	@$(WITH_ENV) $(PY) manage.py migrate --noinput -v0
+	@$(WITH_ENV) $(PY) manage.py load_metadata
+	@$(WITH_ENV) $(PY) manage.py seed_demo
+	@$(WITH_ENV) $(PY) manage.py import_addresses fixtures/addresses/demo_addresses.csv
 
 # The background worker (django-q2 qcluster: uploads, pulls, scheduled checks) runs beside the
-# dev server and stops with it.
+# dev server; platform/demo/devrun.py stops both, with every process they started, on Ctrl+C or
+# SIGTERM.
 run: demo
 	@echo "系统地址：http://$(HOST):$(PORT)/  （Ctrl+C 停止；后台任务进程 qcluster 同时启动）"
-	set -a && . ./$(DEV_ENV) && set +a && export DEBUG=$${DEBUG:-1}; \
-	$(PY) manage.py qcluster & qpid=$$!; \
-	trap 'kill $$qpid 2>/dev/null' EXIT INT TERM; \
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	@$(WITH_ENV) exec $(PY) platform/demo/devrun.py $(HOST):$(PORT)
 
 lint: install
 	PYTHONPATH=platform:. $(VENV)/bin/lint-imports .importlinter
