@@ -38,6 +38,8 @@ NOT_REGION_DATA = {
     "thirdparty.OrgProfile": "第三方组织资料：按组织（tests/test_thirdparty_matrix.py 的指纹含它）",
     "library.QACategory": "基层减负问答分类：全区共享（区级维护）",
     "library.QAEntry": "基层减负问答：全区共享（区级维护，Excel 导入导出）",
+    "library.QACategory": "基层减负问答分类：全区共享（区级维护）",
+    "library.QAEntry": "基层减负问答：全区共享（区级维护，Excel 导入导出）",
     "assessment.Indicator": "考核指标（元数据）",
     "assessment.Snapshot": "考核快照的期间与所用指标：全区一份（各对象的结果行 SnapshotRow 按区域路径）",
     "assessment.RecomputeLog": "已关闭期间的重算记录：随快照，全区一份",

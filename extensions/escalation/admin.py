@@ -20,6 +20,7 @@ from django.utils.html import format_html, format_html_join
 
 from accounts.scope import regions_for, scope_q
 from extensions.escalation import config as config_mod
+from extensions.escalation.admin_keywork import KeyPersonVisitInline  # 走访, 待核查线索 (registers its admin)
 from extensions.escalation.facts import CASE_FACTS, PARTY_FACTS
 from extensions.escalation.models import (CaseWarning, KeyPerson, PartyWarning, PersonCase, StabilisationLog,
                                           WarningEvent, WarningKeyword, WarningLevel, WarningRule, WarningSetting)
@@ -362,7 +363,7 @@ class KeyPersonAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "masked_id", "masked_phone", "reason", "region", "active", "created_at"]
     list_filter = ["active"]
     search_fields = ["name", "reason"]
-    inlines = [StabilisationLogInline]
+    inlines = [StabilisationLogInline, KeyPersonVisitInline]  # 走访: admin_keywork
 
     def has_module_permission(self, request):
         return request.user.has_perm("cases.view_case")

@@ -16,6 +16,8 @@ class EscalationConfig(AppConfig):
         from lowcode import slots
 
         subscribers.install()
+        from extensions.escalation import keywork  # 待核查线索 from clues that concern key / warned people
+        keywork.connect()
         _register_kinds()
         slots.add("cases.detail_panels", panels.case_blocks, order=20)  # after 同一案件 / 相似案件
         slots.add("cases.workbench_panels", workbench.panel, order=20)  # after 部门转办

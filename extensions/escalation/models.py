@@ -270,3 +270,56 @@ class StabilisationLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person_id} {self.occurred_at:%Y-%m-%d}"
+
+
+# --- 重点人 走访 and 待核查线索 (issue #15; extensions/escalation/keywork.py) ---------------------------
+class KeyPersonVisit(models.Model):
+    """走访 of a key person, beside the 稳控化解日志."""
+
+    person = models.ForeignKey(KeyPerson, verbose_name="重点人员", on_delete=models.CASCADE, related_name="visits")
+    visited_at = models.DateTimeField("走访时间", default=timezone.now)
+    way = models.CharField("走访方式", max_length=32)  # dictionary visit_way
+    content = models.TextField("走访情况", max_length=2000)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="走访人", null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+", editable=False)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "重点人员走访"
+        ordering = ["-visited_at"]
+
+    def __str__(self) -> str:
+        return f"{self.person_id} {self.visited_at:%Y-%m-%d}"
+
+
+class VerificationTask(models.Model):
+    """待核查线索: a clue that concerns a key person or a warned party, to be verified in its
+    region: assigned, verified with a result, closed."""
+
+    STATES = [("open", "待核查"), ("assigned", "已指派"), ("verified", "已核查"), ("closed", "已关闭")]
+    clue = models.ForeignKey("clues.Clue", verbose_name="线索", on_delete=models.CASCADE, related_name="+")
+    person = models.ForeignKey(KeyPerson, verbose_name="重点人员", null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="tasks")
+    person_key = models.CharField("当事人标识", max_length=400, blank=True, default="")
+    person_name = models.CharField("涉及人员", max_length=100)
+    reason = models.CharField("核查原因", max_length=200)
+    region = models.ForeignKey("orgs.Region", verbose_name="所属区域", null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="+")
+    region_path = models.CharField("区域路径", max_length=255, db_index=True, default="")
+    state = models.CharField("状态", max_length=12, choices=STATES, default="open", db_index=True)
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="核查人", null=True, blank=True,
+                                 on_delete=models.SET_NULL, related_name="+")
+    result = models.TextField("核查结果", blank=True, max_length=2000)
+    verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="核查确认人", null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    verified_at = models.DateTimeField("核查时间", null=True, blank=True)
+    closed_at = models.DateTimeField("关闭时间", null=True, blank=True)
+    created_at = models.DateTimeField("生成时间", default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "待核查线索"
+        ordering = ["state", "-created_at"]
+        constraints = [models.UniqueConstraint(fields=["clue", "person_name", "person_key"],
+                                               name="escalation_task_clue_person")]
+
+    def __str__(self) -> str:
+        return f"{self.person_name}：{self.reason}"
