@@ -17,6 +17,7 @@ class LibraryConfig(AppConfig):
         register_entity(EntityConfig("typical_case", TypicalCase, extra_field="extra"))
         hooks.subscribe("records_changed", search.on_cases_changed)
         hooks.subscribe("records_deleted", search.on_cases_deleted)
+        hooks.subscribe("records_ingested", search.on_ingested, queued=True)
         if actions.open_key_matter not in case_actions.OPEN_VISIT_RULES:
             case_actions.OPEN_VISIT_RULES.append(actions.open_key_matter)
         slots.add("cases.detail_panels", panels.case_panels, order=30)

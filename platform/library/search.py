@@ -302,3 +302,9 @@ def on_qa_saved(sender, instance, **_):
 
 def on_qa_deleted(sender, instance, **_):
     remove("qa", [instance.pk])
+
+
+def on_ingested(case_ids=(), **_):
+    """An ingest chunk's aggregated cases (closed ones enter the index), queued like the models'."""
+    if case_ids:
+        on_cases_changed("case", list(case_ids))
