@@ -37,7 +37,8 @@ def _ops(request, ref: api.RecordRef, here: str) -> str:
 def _rows(request, refs, here: str) -> list[list]:
     rows = []
     for r in api.visible_refs(request.user, refs):
-        rows.append([record_link(r.kind, r.pk, f"{r.key} {r.title}"[:80]), r.channel, _when(r.reported_at),
+        rows.append([record_link(r.kind, r.pk, f"{r.key.split(':', 1)[-1]} {r.title}"[:80]), _channel(r.channel),
+                     _when(r.reported_at),
                      f"{r.score:.2f}", format_html_join("、", "{}", ((x,) for x in r.reasons)),
                      "已确认" if r.confirmed else "待确认", _ops(request, r, here)])
     return rows
@@ -72,8 +73,48 @@ def clue_panel(request, clue) -> list:
     return blocks_for(request, "clue", clue.pk)
 
 
+def _channel(key: str) -> str:
+    from lowcode.registry import get_dictionary
+
+    items = get_dictionary("event_source")
+    return items[key].label if key in items else key
+
+
+def _verdict_flag(title: str, refs, anchor: str):
+    from cases.summary import Flag
+
+    confirmed = sum(1 for r in refs if r.confirmed)
+    parts = [f"已确认 {confirmed} 条"] if confirmed else []
+    if len(refs) - confirmed:
+        parts.append(f"待确认 {len(refs) - confirmed} 条")
+    reasons = tuple(f"{_channel(r.channel)} {r.key.split(':', 1)[-1]}：{'、'.join(r.reasons[:2]) or r.title[:20]}"
+                    for r in refs[:3])
+    return Flag(title, " · ".join(parts), "#6f42c1" if title == "同一案件" else "#17a2b8", reasons, anchor)
+
+
+def summary_flags(request, case) -> list:
+    """Same-case / similar verdicts and the 一件事档案 at the top of the case pages (UI slot
+    cases.detail_summary); only records in the user's scope are counted."""
+    from cases.summary import Flag
+
+    out = []
+    same = api.visible_refs(request.user, api.same_records("case", case.pk))
+    if same:
+        out.append(_verdict_flag("同一案件", same, "panel-同一案件"))
+    similar = api.visible_refs(request.user, api.similar_records("case", case.pk))
+    if similar:
+        out.append(_verdict_flag("相似案件", similar, "panel-相似案件"))
+    key = api.key_of("case", case.pk)
+    member = GroupMember.objects.filter(key=key).select_related("group").first() if key else None
+    if member is not None:
+        n = GroupMember.objects.filter(group=member.group).count()
+        out.insert(0, Flag("一件事档案", f"{member.group.name}（{n} 条记录）", "#6c757d", (), "panel-一件事档案"))
+    return out
+
+
 def register() -> None:
     from lowcode import slots
 
+    slots.add("cases.detail_summary", summary_flags, order=20)
     slots.add("cases.detail_panels", case_panel, order=10)  # before the 升级预警 panel
     slots.add("clues.detail_panels", clue_panel, order=10)

@@ -18,7 +18,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from accounts.scope import regions_for, scope_q
+from accounts.scope import internal_staff, regions_for, scope_q
 from extensions.escalation import config as config_mod
 from extensions.escalation.admin_keywork import KeyPersonVisitInline  # 走访, 待核查线索 (registers its admin)
 from extensions.escalation.facts import CASE_FACTS, PARTY_FACTS
@@ -27,6 +27,7 @@ from extensions.escalation.models import (CaseWarning, KeyPerson, PartyWarning, 
 from lowcode.admin import CustomisedFilter, MetaRecordAdmin, PreviewChangeFormMixin
 from lowcode.modeladmin import ScopedAdminMixin
 from lowcode.registry import format_when
+from orgs.widgets import region_formfield_kwargs
 from secure import audit
 from secure.masking import mask
 
@@ -60,7 +61,7 @@ class PreviewAdminMixin(PreviewChangeFormMixin):
 
 @admin.register(WarningLevel)
 class WarningLevelAdmin(MetaRecordAdmin):
-    list_display = ["label", "key", "colour", "order", "responsible", "lead_level", "leader", "notify", "origin_state"]
+    list_display = ["label", "colour", "order", "responsible", "lead_level", "leader", "notify", "origin_state"]
     list_filter = [CustomisedFilter]
 
     @admin.display(description="颜色")
@@ -70,7 +71,7 @@ class WarningLevelAdmin(MetaRecordAdmin):
 
 @admin.register(WarningRule)
 class WarningRuleAdmin(PreviewAdminMixin, MetaRecordAdmin):
-    list_display = ["name", "code", "target", "condition", "level", "priority", "window_days", "enabled", "origin_state"]
+    list_display = ["name", "target", "condition", "level", "priority", "window_days", "enabled", "origin_state"]
     list_filter = ["target", "level", "enabled", CustomisedFilter]
     search_fields = ["code", "name", "condition"]
     list_editable = []
@@ -85,7 +86,7 @@ class WarningKeywordAdmin(PreviewAdminMixin, MetaRecordAdmin):
 
 @admin.register(WarningSetting)
 class WarningSettingAdmin(PreviewAdminMixin, MetaRecordAdmin):
-    list_display = ["name", "key", "value", "description", "origin_state"]
+    list_display = ["name", "value", "description", "origin_state"]
     list_filter = [CustomisedFilter]
 
 
@@ -96,10 +97,10 @@ class CaseViewerMixin(ScopedAdminMixin):
     scope_path = "case__region_path"
 
     def has_module_permission(self, request):
-        return request.user.has_perm("cases.view_case")
+        return internal_staff(request.user) and request.user.has_perm("cases.view_case")
 
     def has_view_permission(self, request, obj=None):
-        return request.user.has_perm("cases.view_case")
+        return internal_staff(request.user) and request.user.has_perm("cases.view_case")
 
     def has_add_permission(self, request):
         return False
@@ -366,10 +367,10 @@ class KeyPersonAdmin(ScopedAdminMixin, admin.ModelAdmin):
     inlines = [StabilisationLogInline, KeyPersonVisitInline]  # 走访: admin_keywork
 
     def has_module_permission(self, request):
-        return request.user.has_perm("cases.view_case")
+        return internal_staff(request.user) and request.user.has_perm("cases.view_case")
 
     def has_view_permission(self, request, obj=None):
-        return request.user.has_perm("cases.view_case")
+        return internal_staff(request.user) and request.user.has_perm("cases.view_case")
 
     @staticmethod
     def _handles(request) -> bool:
@@ -394,6 +395,7 @@ class KeyPersonAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "region":
             kwargs["queryset"] = regions_for(request.user)
+            region_formfield_kwargs(kwargs)  # the searchable region tree
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_form(self, request, obj=None, change=False, **kwargs):

@@ -20,6 +20,7 @@ class EscalationConfig(AppConfig):
         keywork.connect()
         _register_kinds()
         slots.add("cases.detail_panels", panels.case_blocks, order=20)  # after 同一案件 / 相似案件
+        slots.add("cases.detail_summary", panels.summary_flags, order=10)  # colour first, then verdicts
         slots.add("cases.workbench_panels", workbench.panel, order=20)  # after 部门转办
         slots.add("cases.list_columns", caselist.warning_column)
         slots.add("cases.list_filters", caselist.CaseWarningFilter)

@@ -34,3 +34,15 @@ def case_blocks(request, case) -> list:
                 e.rule_name or "—", "；".join(e.reasons or []), e.notified]
                for e in WarningEvent.objects.filter(case=case).order_by("-created_at", "-id")[:20]]
     return [current, ("预警记录", ["时间", "颜色变化", "决定规则", "原因", "通知人数"], history)]
+
+
+def summary_flags(request, case) -> list:
+    """The colour and its reasons at the top of the case pages (UI slot cases.detail_summary)."""
+    from cases.summary import Flag
+    from extensions.escalation.models import CaseWarning
+
+    w = CaseWarning.objects.filter(pk=case.pk).first()
+    if w is None:
+        return []
+    lv = config_mod.load().level(w.level)
+    return [Flag("预警等级", lv.label, lv.color, tuple(w.reasons or ()) or ("未触发预警规则",), anchor="panel-升级预警")]

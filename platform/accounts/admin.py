@@ -120,6 +120,10 @@ class UserAdmin(BaseUserAdmin):
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
     def formfield_for_foreignkey(self, db_field, request=None, **kwargs):
+        if db_field.name == "region":
+            from orgs.widgets import region_formfield_kwargs
+
+            region_formfield_kwargs(kwargs)  # the searchable region tree
         if db_field.name == "region" and request.user.region_id and not request.user.is_superuser:
             from accounts.scope import regions_for
 

@@ -132,3 +132,26 @@ def regions_for(user):
     from orgs.models import Region
 
     return scope_queryset(user, Region.objects.all(), "path")
+
+
+def internal_staff(user) -> bool:
+    """Government staff, not a member of a third-party mediation organisation: the internal screens
+    (审核, 当事人, 案件档案, 预警名单, 重点人员 …) are shown in the menu and opened only for them; a third
+    party works its awarded cases on its own end (partners)."""
+    from orgs.models import Organization
+
+    org = getattr(user, "organization", None) if user.is_authenticated else None
+    return org is None or org.kind != Organization.Kind.THIRD_PARTY
+
+
+class InternalScreenMixin:
+    """For a ModelAdmin of an internal screen: not in a third party's menu, not opened by it."""
+
+    def has_module_permission(self, request):
+        return internal_staff(request.user) and super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return internal_staff(request.user) and super().has_view_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return internal_staff(request.user) and super().has_change_permission(request, obj)

@@ -4,11 +4,12 @@ from __future__ import annotations
 import re
 
 from django.contrib import admin
-from django.urls import path
+from django.db.models import Q
+from django.urls import path, reverse
 from simple_history.admin import SimpleHistoryAdmin
 
-from accounts.scope import regions_for, scope_queryset
-from cases import admin_blocks, admin_handling, admin_workbench, workbench
+from accounts.scope import InternalScreenMixin, regions_for, scope_queryset
+from cases import admin_blocks, admin_handling, admin_workbench, summary, workbench
 from cases.admin_library import CaseFileAdmin, archive_selected, tag_selected
 from cases.admin_review import ReviewAdmin
 from cases.forms import party_form_for
@@ -18,6 +19,7 @@ from lowcode.excel_admin import ExcelAdminMixin
 from lowcode.modeladmin import MetaModelAdmin, ScopedAdminMixin, current_request, set_current_request
 from lowcode.registry import get_meta
 from orgs.models import Region
+from orgs.widgets import region_formfield_kwargs
 from secure import audit
 from secure.crypto import blind_index, normalise
 
@@ -34,6 +36,16 @@ def identity_lookup(term: str, prefix: str = "") -> dict | None:
             audit.searched(kind, normalise(term, kind))  # a probe for a person: audited
             return {f"{prefix}{kind}_bidx": blind_index(term, kind)}
     return None
+
+
+def case_types_named(term: str) -> list[str]:
+    """Codes of the case types whose name contains ``term`` (the list's search box takes names)."""
+    from lowcode.registry import get_dictionary
+
+    term = (term or "").strip()
+    if not term or len(term) > 50:
+        return []
+    return [code for code, item in get_dictionary("case_type").items() if term in item.label]
 
 
 def can_see_sensitive(request) -> bool:
@@ -80,13 +92,19 @@ class CaseAdmin(ExcelAdminMixin, MetaModelAdmin, SimpleHistoryAdmin):
 
     @property
     def search_help_text(self) -> str:
-        return super().search_help_text + "，或完整证件号码、手机号"
+        return super().search_help_text + "、案件类型名称，或完整证件号码、手机号"
 
     def get_queryset(self, request):
         return scope_queryset(request.user, super().get_queryset(request))
 
     def get_readonly_fields(self, request, obj=None):
         return ["exchange_id"] if obj is not None else []
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, PartyInline) and (obj is None or obj.pk is None):
+            kwargs["initial"] = [{"role": "applicant"}, {"role": "respondent"}]  # a new case: both sides
+        return kwargs
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
@@ -97,6 +115,7 @@ class CaseAdmin(ExcelAdminMixin, MetaModelAdmin, SimpleHistoryAdmin):
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "region":
             kwargs["queryset"] = regions_for(request.user).filter(level__gte=Region.CASE_LEVEL)
+            region_formfield_kwargs(kwargs)  # the searchable region tree
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_changeform_initial_data(self, request):
@@ -122,7 +141,11 @@ class CaseAdmin(ExcelAdminMixin, MetaModelAdmin, SimpleHistoryAdmin):
     def get_search_results(self, request, queryset, search_term):
         found = identity_lookup(search_term, "parties__")
         if found is None:
-            return super().get_search_results(request, queryset, search_term)
+            matched, dup = super().get_search_results(request, queryset, search_term)
+            types = case_types_named(search_term)  # "欠薪" finds the 欠薪 cases
+            if not types:
+                return matched, dup
+            return queryset.filter(Q(pk__in=matched.values("pk")) | Q(case_type__in=types)), dup
         # the number may also be the value of a case's own field (e.g. a sensitive 联系电话)
         also, _ = super().get_search_results(request, queryset, search_term)
         return (queryset.filter(**found) | also).distinct(), True
@@ -145,7 +168,15 @@ class CaseAdmin(ExcelAdminMixin, MetaModelAdmin, SimpleHistoryAdmin):
     def detail_view(self, request, object_id):
         response = super().detail_view(request, object_id)
         response.template_name = "cases/case_detail.html"
-        response.context_data.update(admin_handling.detail_handling(request, response.context_data["original"]))
+        case = response.context_data["original"]
+        response.context_data.update(admin_handling.detail_handling(request, case))
+        response.context_data["summary_flags"] = summary.flags_for(request, case)
+        # 打标 / 归档 as buttons: the list's bulk actions applied to this one case
+        allowed = self.has_change_permission(request, case)
+        response.context_data.update(case_actions=[(name, label) for name, label in
+                                                   (("tag_selected", "打标签"), ("archive_selected", "归档"))
+                                                   if allowed],
+                                     changelist_url=reverse("admin:cases_case_changelist"))
         return response
 
     def get_urls(self):
@@ -162,7 +193,7 @@ class CaseAdmin(ExcelAdminMixin, MetaModelAdmin, SimpleHistoryAdmin):
 
 
 @admin.register(Party)
-class PartyAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class PartyAdmin(InternalScreenMixin, ScopedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "role_label", "masked_id_number", "masked_phone", "case"]
     search_fields = ["name"]
     list_select_related = ["case"]

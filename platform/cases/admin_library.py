@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from accounts.scope import scope_queryset
+from accounts.scope import InternalScreenMixin, internal_staff, scope_queryset
 from cases import actions
 from cases.actions import ActionRefused
 from cases.admin_blocks import label
@@ -146,7 +146,7 @@ def archive_selected(model_admin, request, queryset):
                          "cases/action_archive.html")
 
 
-class CaseFileAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class CaseFileAdmin(InternalScreenMixin, ScopedAdminMixin, admin.ModelAdmin):
     list_display = ["name", "type_label", "region", "case_count", "created_by", "created_at"]
     list_select_related = ["region", "created_by"]
     search_fields = ["name"]
@@ -154,7 +154,8 @@ class CaseFileAdmin(ScopedAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
 
     def has_view_permission(self, request, obj=None):
-        return request.user.has_perm("cases.view_case") or super().has_view_permission(request, obj)
+        return internal_staff(request.user) and (request.user.has_perm("cases.view_case")
+                                                 or super().has_view_permission(request, obj))
 
     def has_add_permission(self, request):
         return False  # made by the 档案归档 action on the case list

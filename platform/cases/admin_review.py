@@ -12,7 +12,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from accounts.scope import scope_queryset
+from accounts.scope import InternalScreenMixin, internal_staff, scope_queryset
 from cases import actions, admin_blocks, workbench
 from cases.actions import ActionRefused
 from cases.models import Case, HelpRequest, Review
@@ -60,7 +60,7 @@ class ReviewKindFilter(admin.SimpleListFilter):
         return queryset.filter(kind=self.value()) if self.value() else queryset
 
 
-class ReviewAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class ReviewAdmin(InternalScreenMixin, ScopedAdminMixin, admin.ModelAdmin):
     list_display = ["case_link", "case_title", "kind_label", "region_name", "submitted_by", "submitted_at",
                     "waiting", "status", "decided_by", "decided_at", "opinion", "handle_link"]
     list_display_links = None
@@ -80,7 +80,8 @@ class ReviewAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     # -- permissions: case handlers see reviews of the cases in their scope -------------
     def has_view_permission(self, request, obj=None):
-        return request.user.has_perm("cases.view_case") or super().has_view_permission(request, obj)
+        return internal_staff(request.user) and (request.user.has_perm("cases.view_case")
+                                                 or super().has_view_permission(request, obj))
 
     def has_add_permission(self, request):
         return False

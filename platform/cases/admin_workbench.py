@@ -7,7 +7,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from cases import states, workbench
+from cases import states, workbench, workbench_charts
 from cases.admin_blocks import label
 from lowcode import slots
 from lowcode.registry import format_when
@@ -63,6 +63,7 @@ def workbench_context(request, notice_count: int | None = None) -> dict:
         "overdue_list_url": reverse("admin:cases_case_changelist") + "?overdue=yes",
         "notice_list_url": reverse("admin:notices_notice_changelist") + "?read=unread",
         "extension_panels": [panel(request) for panel in slots.items("cases.workbench_panels")],
+        "charts": workbench_charts.charts(user, period, now),  # small trend / distribution charts
     }
 
 

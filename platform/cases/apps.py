@@ -25,6 +25,8 @@ class CasesConfig(AppConfig):
                       "one query per row)")
         slots.declare("cases.detail_panels", "callable (request, case) -> [(title, headers, rows), …] below "
                       "the case detail; it applies the user's scope itself")
+        slots.declare("cases.detail_summary", "callable (request, case) -> [cases.summary.Flag, …] at the top of "
+                      "the PC case detail and the H5 case page (warning colour, verdicts); it applies the user's scope itself")
         slots.declare("cases.workbench_panels", "callable (request) -> safe HTML, a card on the 工作台; it "
                       "applies the user's scope itself")
         slots.add("cases.workbench_panels", referrals.workbench_panel, order=10)  # 部门转办

@@ -62,7 +62,7 @@ def flag_overdue(now: dt.datetime | None = None) -> int:
                 _event(case, "overdue", f"系统：案件已超过办理期限（{deadline}），已提醒 {_names(to)}", now)
                 notify(to, "overdue", f"超期提醒：{case_label(case)}",
                        f"案件 {case.exchange_id}（{actions.state_label(case.status)}）已超过办理期限 {deadline}，"
-                       "请尽快办理。", case)
+                       "请尽快办理。", case, digest=True)
                 flagged += 1
     return flagged
 
@@ -115,7 +115,7 @@ def _remind(pk: int, now: dt.datetime, reviewers) -> int:
         waited = _waited(now - review.submitted_at)
         _event(case, "remind", f"系统：{label}已等待 {waited}，已催办 {_names(to)}", now)
         notify(to, "remind", f"催办：{case_label(case)}（{label}）",
-               f"案件 {case.exchange_id} 的{label}已等待 {waited}，请尽快审核。", case)
+               f"案件 {case.exchange_id} 的{label}已等待 {waited}，请尽快审核。", case, digest=True)
     return 1
 
 
@@ -133,11 +133,11 @@ def _escalate(pk: int, now: dt.datetime, reviewers) -> int:
                                      f"已上报 {_names(superiors)}", now)
             notify(superiors, "remind", f"审核超时上报：{case_label(case)}（{label}）",
                    f"案件 {case.exchange_id} 的{label}已等待 {waited}，{_names(waiting)} 尚未审核，请督促处理。",
-                   case)
+                   case, digest=True)
         else:  # the nearest reviewers are the top level: nobody to escalate to, chase them again
             _event(case, "escalate", f"系统：{label}已等待 {waited}，已无上级可上报，再次催办 {_names(waiting)}", now)
             notify(waiting, "remind", f"再次催办：{case_label(case)}（{label}）",
-                   f"案件 {case.exchange_id} 的{label}已等待 {waited}，请尽快审核。", case)
+                   f"案件 {case.exchange_id} 的{label}已等待 {waited}，请尽快审核。", case, digest=True)
     return 1
 
 
@@ -175,7 +175,7 @@ def flag_stale(now: dt.datetime | None = None) -> int:
                     label = actions.state_label(case.status)
                     _event(case, "stale", f"系统：案件已 {idle} 天无进展（{label}），已提醒 {_names(to)}", now)
                     notify(to, "remind", f"无进展提醒：{case_label(case)}",
-                           f"案件 {case.exchange_id} 处于“{label}”，已 {idle} 天没有进展，请尽快办理。", case)
+                           f"案件 {case.exchange_id} 处于“{label}”，已 {idle} 天没有进展，请尽快办理。", case, digest=True)
                     flagged += 1
     return flagged
 

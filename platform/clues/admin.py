@@ -38,6 +38,7 @@ from lowcode.choices import dictionary_choices
 from lowcode.lists import BoundedDateFieldListFilter
 from lowcode.modeladmin import ScopedAdminMixin, current_request, set_current_request
 from orgs.models import Region
+from orgs.widgets import RegionChoiceField
 from secure import audit
 
 MAX_SELECTED = 2000
@@ -100,7 +101,7 @@ class AssignForm(forms.Form):
 
 
 class ConvertForm(forms.Form):
-    region = forms.ModelChoiceField(label="案件所属区域（社区/网格）", queryset=None, required=False,
+    region = RegionChoiceField(label="案件所属区域（社区/网格）", queryset=None, required=False,
                                     empty_label="（按线索所属区域）",
                                     help_text="线索所属区域不到社区一级时必须选择")
     case_type = forms.ChoiceField(label="案件类型", required=False,
@@ -208,9 +209,9 @@ def close_selected(model_admin, request, queryset):
 @admin.register(Clue)
 class ClueAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     change_form_template = "clues/clue_change_form.html"
-    list_display = ["record_key", "channel_label", "occurred_at", "type_display", "title", "phones",
+    list_display = ["record_no", "channel_label", "occurred_at", "type_display", "title", "phones",
                     "region", "status", "assignee", "case_link"]
-    list_display_links = ["record_key", "title"]
+    list_display_links = ["record_no", "title"]
     list_select_related = ["channel", "region", "assignee", "converted_case"]
     list_filter = ["channel", "status", TypeFilter, RegionLevelFilter, "address_quality",
                    ("occurred_at", BoundedDateFieldListFilter)]
@@ -266,6 +267,10 @@ class ClueAdmin(ScopedAdminMixin, SimpleHistoryAdmin):
     @admin.display(description="来源", ordering="channel__sort")
     def channel_label(self, obj):
         return obj.channel.name
+
+    @admin.display(description="记录编号", ordering="record_key")
+    def record_no(self, obj):
+        return obj.record_key.split(":", 1)[-1]  # the channel is its own column, not a "local:" prefix
 
     @admin.display(description="类型", ordering="type_code")
     def type_display(self, obj):

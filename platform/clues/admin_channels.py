@@ -66,7 +66,7 @@ class ChannelForm(forms.ModelForm):
 class ChannelAdmin(MetaRecordAdmin):
     form = ChannelForm
     change_form_template = "clues/channel_change_form.html"
-    list_display = ["name", "key", "kind", "enabled", "pull_address", "pull_status", "pulled_until", "last_problem"]
+    list_display = ["name", "kind", "enabled", "pull_address", "pull_status", "pulled_until", "last_problem"]
     list_filter = ["kind", "enabled", CustomisedFilter]
     list_select_related = ["pull_state"]
     fieldsets = [

@@ -27,7 +27,7 @@ RECLEAN_TASK = "clues.tasks.reclean_channel"
 @admin.register(CleaningRule)
 class CleaningRuleAdmin(PreviewChangeFormMixin, MetaRecordAdmin):
     change_form_template = "clues/cleaningrule_change_form.html"
-    list_display = ["name", "source", "kind", "id_field", "mapped_fields", "origin_state", "updated_at"]
+    list_display = ["name", "source_name", "kind", "id_field", "mapped_fields", "origin_state", "updated_at"]
     list_filter = ["kind", CustomisedFilter]
     search_fields = ["source", "name"]
     fieldsets = [
@@ -48,6 +48,13 @@ class CleaningRuleAdmin(PreviewChangeFormMixin, MetaRecordAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    @admin.display(description="渠道", ordering="source")
+    def source_name(self, obj):
+        from lowcode.registry import get_dictionary
+
+        items = get_dictionary("event_source")  # the channels (their names, not their keys)
+        return items[obj.source].label if obj.source in items else obj.source
 
     @admin.display(description="映射字段数")
     def mapped_fields(self, obj):

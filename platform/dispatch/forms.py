@@ -7,6 +7,7 @@ from accounts import roles
 from cases.handling_forms import bootstrap
 from lowcode.choices import dictionary_choices
 from orgs.models import Region
+from orgs.widgets import RegionChoiceField
 
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
 
@@ -63,7 +64,7 @@ class StatementForm(Styled):
 
 class OrgForm(Styled):
     name = forms.CharField(label="组织名称", max_length=128)
-    region = forms.ModelChoiceField(label="所属区域", queryset=Region.objects.none(), empty_label="请选择")
+    region = RegionChoiceField(label="所属区域", queryset=Region.objects.none(), empty_label="请选择")
     contact = forms.CharField(label="联系人", max_length=32, required=False)
 
     def __init__(self, *args, regions=None, **kwargs):

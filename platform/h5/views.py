@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.forms import LoginForm
 from accounts.scope import scope_queryset
-from cases import actions, handling_forms, states
+from cases import actions, handling_forms, states, summary
 from cases.actions import ActionRefused
 from cases.admin import can_see_sensitive
 from cases.models import Attachment, Case
@@ -25,7 +25,7 @@ from h5 import forms as h5_forms
 from h5 import queries, services
 from lowcode import registry
 from lowcode.modeladmin import display_sections, format_display
-from notices.actions import mark_read, readable, unread_count
+from notices.actions import mark_read, readable, unread_by_kind, unread_count
 from notices.models import Notice
 
 VIEW = "cases.view_case"
@@ -188,6 +188,7 @@ def case_context(request, case: Case, *, log_form=None, item_form=None) -> dict:
         "events": list(case.events.select_related("actor")[:100]),
         "visits": queries.visit_rows(case),
         "similar": queries.similar_cases(case, user),
+        "summary_flags": summary.flags_for(request, case),  # warning colour, same-case verdicts (extensions)
     }
 
 
@@ -383,8 +384,11 @@ def attachment(request, pk: int):
 @require_GET
 @h5_view()
 def inbox(request):
-    listing = queries.notice_page(request.user, page_number(request))
+    kind = request.GET.get("kind", "")
+    kind = kind if kind in dict(Notice.KINDS) else ""  # an unknown kind: all messages
+    listing = queries.notice_page(request.user, page_number(request), kind)
     return render_h5(request, "h5/messages.html", {"listing": listing, "kinds": dict(Notice.KINDS),
+                                                    "kind": kind, "kind_tabs": unread_by_kind(request.user),
                                                     "active_tab": "messages"})
 
 
@@ -401,9 +405,11 @@ def notice_open(request, pk: int):
 @require_POST
 @h5_view()
 def inbox_read_all(request):
-    count = mark_read(request.user)
+    kind = request.POST.get("kind", "")
+    kind = kind if kind in dict(Notice.KINDS) else ""
+    count = mark_read(request.user, kind=kind or None)
     messages.success(request, f"已将 {count} 条消息标为已读" if count else "没有未读消息")
-    return redirect("h5:messages")
+    return redirect(f"{reverse('h5:messages')}?kind={kind}" if kind else reverse("h5:messages"))
 
 
 # --- personal centre ---------------------------------------------------------------------------
@@ -414,4 +420,4 @@ def me(request):
     return render_h5(request, "h5/me.html", {
         "profile": user, "role_names": "、".join(user.role_names) or "—",
         "region": user.region.full_name if user.region_id else "—",
-        "figures": queries.my_figures(user), "active_tab": "me"})
+        "figures": queries.my_figures(user), "charts": queries.my_charts(user), "active_tab": "me"})

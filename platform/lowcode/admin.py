@@ -152,7 +152,7 @@ class DictItemInline(admin.TabularInline):
 
 @admin.register(Dictionary)
 class DictionaryAdmin(MetaRecordAdmin):
-    list_display = ["name", "code", "is_tree", "item_count", "origin_state"]
+    list_display = ["name", "is_tree", "item_count", "origin_state"]  # the code is on the form, not beside the name
     search_fields = ["code", "name"]
     list_filter = [CustomisedFilter]
     inlines = [DictItemInline]
@@ -170,7 +170,7 @@ class DictionaryAdmin(MetaRecordAdmin):
 
 @admin.register(DictItem)
 class DictItemAdmin(MetaRecordAdmin):
-    list_display = ["label", "code", "dictionary", "parent", "sort", "is_active", "origin_state"]
+    list_display = ["label", "dictionary", "parent", "sort", "is_active", "origin_state"]
     list_filter = ["dictionary", "is_active", CustomisedFilter]
     search_fields = ["code", "label"]
     list_select_related = ["dictionary", "parent"]
@@ -245,7 +245,7 @@ class FieldDefAdmin(PreviewChangeFormMixin, MetaRecordAdmin):
     class Media:
         js = ["lowcode/try-expression.js"]
 
-    list_display = ["label", "code", "entity", "fieldtype", "scope", "reqd", "in_list_view",
+    list_display = ["label", "entity", "fieldtype", "scope", "reqd", "in_list_view",
                     "in_standard_filter", "hidden", "idx", "core"]
     list_editable = ["idx", "hidden", "in_list_view", "in_standard_filter"]
     list_filter = ["entity", "fieldtype", "core", CustomisedFilter]

@@ -151,18 +151,24 @@ class MetaModelAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def get_list_display(self, request):
         _request_var.set(request)
-        return [c if c == "__str__" else lists.COLUMN_PREFIX + c for c in self.list_columns(request)] + ["detail_link"]
-
-    @admin.display(description="详情")
-    def detail_link(self, obj):
-        from django.urls import reverse
-        from django.utils.html import format_html
-
-        info = self.opts.app_label, self.opts.model_name
-        return format_html('<a href="{}">查看</a>', reverse("admin:%s_%s_detail" % info, args=[obj.pk]))
+        return [c if c == "__str__" else lists.COLUMN_PREFIX + c for c in self.list_columns(request)]
 
     def get_list_display_links(self, request, list_display):
         return list_display[:1]
+
+    def get_changelist(self, request, **kwargs):
+        """A row's link opens the read-only detail view; 编辑 is a button there (a popup lookup
+        still picks the row)."""
+        base = super().get_changelist(request, **kwargs)
+        info = self.opts.app_label, self.opts.model_name
+
+        class DetailChangeList(base):
+            def url_for_result(self, result):
+                from django.urls import reverse
+
+                return reverse("admin:%s_%s_detail" % info, args=[result.pk], current_app=self.model_admin.admin_site.name)
+
+        return DetailChangeList
 
     def get_list_filter(self, request):
         spec = self.meta.list_spec(self.get_roles(request))
@@ -295,13 +301,16 @@ class MetaModelAdmin(ScopedAdminMixin, admin.ModelAdmin):
             raise Http404("记录不存在或无权查看")
         if not self.has_view_or_change_permission(request, obj):
             raise PermissionDenied
+        blocks = self.detail_extra_blocks(request, obj)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "original": obj,
             "title": f"{self.opts.verbose_name}详情：{obj}",
             "sections": self.detail_sections(request, obj, screen),
-            "extra_blocks": self.detail_extra_blocks(request, obj),
+            "extra_blocks": blocks,
+            # an empty table is one line at the bottom, not a card of "无" between the filled ones
+            "empty_block_titles": [title for title, _headers, rows in blocks if not rows],
             "has_change_permission": self.has_change_permission(request, obj),
         }
         return TemplateResponse(request, "lowcode/detail.html", context)
