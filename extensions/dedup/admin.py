@@ -21,6 +21,23 @@ from lowcode.lists import BoundedDateFieldListFilter
 from lowcode.modeladmin import ScopedAdminMixin
 
 
+def sees_every_record(user) -> bool:
+    """True when ``user``'s scope holds every record the duplicate model compares: a superuser,
+    or a district-level user whose region subtree holds every region (one district per
+    deployment) — unlocated clues are theirs too. Then the lists need no per-row scope filter:
+    the district-wide ``IN`` over every visible signature is what made the list take minutes
+    after a large import (issue 18)."""
+    from accounts.scope import region_prefix, scope_q
+    from clues.actions import is_district_level
+    from orgs.models import Region
+
+    if scope_q(user, "region_path") is None:
+        return True
+    prefix = region_prefix(user)
+    return bool(prefix and is_district_level(user)
+                and not Region.objects.exclude(path__startswith=prefix).exists())
+
+
 def visible_signatures(user):
     """Signatures of the records ``user`` may see (cases by region; clues as the clue list)."""
     from accounts.scope import scope_q
@@ -28,7 +45,7 @@ def visible_signatures(user):
 
     q = scope_q(user, "region_path")
     qs = Signature.objects.all()
-    if q is None:
+    if q is None or sees_every_record(user):
         return qs
     if is_district_level(user):
         q |= Q(kind="clue", region_path="")
@@ -89,8 +106,21 @@ class PairAdmin(ScopedAdminMixin, admin.ModelAdmin):
     fields = readonly_fields
 
     def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if sees_every_record(request.user):
+            return qs
         keys = visible_signatures(request.user).values("key")
-        return super().get_queryset(request).filter(a_key__in=keys, b_key__in=keys)
+        return qs.filter(a_key__in=keys, b_key__in=keys)
+
+    def get_changelist_instance(self, request):
+        """The page's records in one query (not two per row)."""
+        cl = super().get_changelist_instance(request)
+        rows = list(cl.result_list)
+        keys = {k for p in rows for k in (p.a_key, p.b_key)}
+        sigs = {s["key"]: s for s in Signature.objects.filter(key__in=keys).values("key", "kind", "obj_id", "title")}
+        for p in rows:
+            p._sigs = sigs
+        return cl
 
     def has_add_permission(self, request):
         return False
@@ -101,8 +131,11 @@ class PairAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request)
 
-    def _link(self, key):
-        sig = Signature.objects.filter(key=key).values("kind", "obj_id", "title").first()
+    def _link(self, key, known: dict | None = None):
+        if known is not None:
+            sig = known.get(key)
+        else:
+            sig = Signature.objects.filter(key=key).values("kind", "obj_id", "title").first()
         if sig is None:
             return key
         from extensions.dedup.panels import record_link
@@ -111,11 +144,11 @@ class PairAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="记录A")
     def a_link(self, obj):
-        return self._link(obj.a_key)
+        return self._link(obj.a_key, getattr(obj, "_sigs", None))
 
     @admin.display(description="记录B")
     def b_link(self, obj):
-        return self._link(obj.b_key)
+        return self._link(obj.b_key, getattr(obj, "_sigs", None))
 
     @admin.display(description="理由")
     def reason_text(self, obj):

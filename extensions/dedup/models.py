@@ -116,7 +116,7 @@ class Signature(models.Model):
     kind = models.CharField("类别", max_length=8, choices=KINDS)
     obj_id = models.IntegerField("记录号")
     channel = models.CharField("来源", max_length=32)
-    region_path = models.CharField("区域路径", max_length=255, default="", blank=True)
+    region_path = models.CharField("区域路径", max_length=255, default="", blank=True, db_index=True)
     case_type = models.CharField("案件类型", max_length=64, blank=True)
     reported_at = models.DateTimeField("反映时间", null=True, blank=True)
     day = models.IntegerField("反映日（序号）", default=0)
@@ -172,6 +172,8 @@ class Pair(models.Model):
         verbose_name_plural = "重复线索清单"
         ordering = ["-updated_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["a_key", "b_key"], name="dedup_pair_unique")]
+        # the list's order (newest first), so a page is an index walk, not a sort of every pair
+        indexes = [models.Index(fields=["-updated_at", "-id"], name="dedup_pair_recent")]
 
     def __str__(self) -> str:
         return f"{self.a_key} ~ {self.b_key}"
