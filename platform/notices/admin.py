@@ -9,7 +9,7 @@ from django.utils.html import format_html
 
 from lowcode.modeladmin import ScopedAdminMixin
 from lowcode.registry import format_when
-from notices.actions import mark_read, readable, unread_count
+from notices.actions import mark_read, readable, unread_by_kind, unread_count
 from notices.models import Notice
 
 MENU_LABEL = "我的消息"
@@ -40,6 +40,7 @@ class NoticeAdmin(ScopedAdminMixin, admin.ModelAdmin):
     readonly_fields = fields
     actions = ["mark_selected_read"]
     show_full_result_count = False
+    change_list_template = "notices/change_list.html"
 
     # every signed-in staff user has a message box; what is in it is only their own
     def has_module_permission(self, request):
@@ -87,6 +88,36 @@ class NoticeAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def mark_selected_read(self, request, queryset):
         n = mark_read(request.user, queryset.values_list("pk", flat=True))
         messages.success(request, f"已将 {n} 条消息标为已读")
+
+    def get_urls(self):
+        from django.urls import path
+
+        return [path("read-all/", self.admin_site.admin_view(self.read_all_view), name="notices_notice_read_all"),
+                *super().get_urls()]
+
+    def read_all_view(self, request):
+        """全部标为已读 (of the kind shown, when the list is filtered by one)."""
+        from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"], "请使用“全部标为已读”按钮")
+        kinds = dict(Notice.KINDS)
+        kind = request.POST.get("kind") or ""
+        if kind and kind not in kinds:
+            messages.error(request, "未知的消息类别")
+            return HttpResponseRedirect(reverse("admin:notices_notice_changelist"))
+        n = mark_read(request.user, kind=kind or None)
+        what = f"“{kinds[kind]}”" if kind else ""
+        messages.success(request, f"已将 {n} 条{what}消息标为已读" if n else "没有未读消息")
+        url = reverse("admin:notices_notice_changelist")
+        return HttpResponseRedirect(f"{url}?kind__exact={kind}" if kind else url)
+
+    def changelist_view(self, request, extra_context=None):
+        kind = request.GET.get("kind__exact", "")
+        extra_context = {**(extra_context or {}), "notice_kinds": unread_by_kind(request.user),
+                         "notice_kind": kind if kind in dict(Notice.KINDS) else "",
+                         "notice_unread": unread_count(request.user)}
+        return super().changelist_view(request, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         from django.contrib.admin.utils import unquote

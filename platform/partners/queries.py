@@ -205,3 +205,28 @@ def analysis(user, period: Period) -> dict:
 
 def phase_label(phase: str) -> str:
     return PHASE_LABELS.get(phase, phase)
+
+
+def analysis_charts(user, figures: dict, now: dt.datetime | None = None) -> list[dict]:
+    """调解分析 as small charts (mdtj/minichart.js): awards and completions per month over six
+    months, the type distribution and the mediators of the figures above (own organisation only)."""
+    from cases.workbench_charts import chart, top_rows
+
+    now = timezone.localtime(now or timezone.now())
+    months = [now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)]
+    for _ in range(5):
+        months.insert(0, (months[0] - dt.timedelta(days=1)).replace(day=1))
+    counts = {(m.year, m.month): [0, 0] for m in months}
+    for awarded, completed in (scope.awarded_orders(user).filter(awarded_at__gte=months[0])
+                               .values_list("awarded_at", "completed_at")):
+        for i, when in enumerate((awarded, completed)):
+            if when is not None:
+                local = timezone.localtime(when)
+                if (local.year, local.month) in counts:
+                    counts[(local.year, local.month)][i] += 1
+    trend = [[f"{m}月", a, c] for (_, m), (a, c) in counts.items()]
+    people = [[m.name, m.awards, m.completed] for m in figures["mediators"][:8]]
+    return [chart("tp-trend", "近6个月中选与完成", "line", ["月份", "中选", "完成"], trend if any(r[1] or r[2] for r in trend) else []),
+            chart("tp-types", "案件类型分布（中选案件）", "pie", ["案件类型", "件数"],
+                  top_rows([(t["label"], t["count"]) for t in figures["types"]], 6)),
+            chart("tp-people", "调解员中选与完成", "bar", ["调解员", "中选", "已完成"], people)]

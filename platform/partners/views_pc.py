@@ -308,5 +308,6 @@ def statements(request):
 @access.pc(admin_only=True)
 def analysis(request):
     form = forms.bootstrap(forms.AnalysisForm(request.GET or None))
-    return render(request, "analysis.html", title="调解分析", form=form,
-                  figures=queries.analysis(request.user, form.period()))
+    figures = queries.analysis(request.user, form.period())
+    return render(request, "analysis.html", title="调解分析", form=form, figures=figures,
+                  charts=queries.analysis_charts(request.user, figures))
