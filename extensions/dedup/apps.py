@@ -16,6 +16,8 @@ class DedupConfig(AppConfig):
         hooks.subscribe("records_deleted", subscribers.records_deleted)
         hooks.subscribe("records_ingested", subscribers.records_ingested, queued=True)
         panels.register()
+        from extensions.dedup import analysis  # the 数字档案's relations
+        analysis.register()
         from extensions.dedup import assessment_padding  # 考核评价's padding detector
         assessment_padding.register()
         from lowcode.metakinds import register

@@ -28,6 +28,8 @@ class EscalationConfig(AppConfig):
         post_migrate.connect(_load_defaults, sender=self, dispatch_uid="escalation-defaults")
         from extensions.escalation import assessment_facts  # 预警化解数 for 考核评价
         assessment_facts.register()
+        from extensions.escalation import analysis  # warning colours for the 研判 views
+        analysis.register()
 
 
 # the warning metadata kinds (lowcode.metakinds), shipped in metadata/escalation/

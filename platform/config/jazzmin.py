@@ -71,6 +71,13 @@ JAZZMIN_SETTINGS = {
             {"name": "调解对账单", "url": "admin:dispatch_awardedorder_statement", "icon": "fas fa-file-invoice-dollar",
              "permissions": ["dispatch.view_awardedorder"]},
         ],
+        # 研判 (analysis.urls): the analysis views, for users with case rights (scoped by region)
+        "cases": [
+            {"name": "总体分析", "url": "analysis:cockpit", "icon": "fas fa-tachometer-alt", "permissions": ["cases.view_case"]},
+            {"name": "案件分析", "url": "analysis:cases", "icon": "fas fa-chart-bar", "permissions": ["cases.view_case"]},
+            {"name": "求助分析", "url": "analysis:help", "icon": "fas fa-hands-helping", "permissions": ["cases.view_case"]},
+            {"name": "案件地图", "url": "analysis:map", "icon": "fas fa-map-marked-alt", "permissions": ["cases.view_case"]},
+        ],
         # 考核评价 (assessment.views): rankings in the user's scope, for whoever may view cases
         "assessment": [{"name": "考核排名", "url": "assessment:index", "icon": "fas fa-trophy",
                         "permissions": ["cases.view_case"]}],

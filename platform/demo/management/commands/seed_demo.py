@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts import roles
 from demo import seeding
+from demo.analysis_seed import seed_analysis
 from demo.assessment_seed import seed_assessment
 from demo.dispatch_seed import TP_MEDIATORS, ensure_tp_accounts, seed_dispatch
 from demo.library_seed import seed_library
@@ -33,6 +34,7 @@ class Command(BaseCommand):
         referred = seed_referrals()  # demo_dept sees the cases referred to 人社局, nothing else
         seed_assessment()  # 考核评价: snapshots of the last six months
         seed_library()  # 典型案例库, 基层减负问答, 重点事, 案例检索 index
+        seed_analysis()  # 研判: region centres, case coordinates, party demographics, rollups
         users += [(username, roles.group(roles.TP_MEDIATOR).name) for username, _, _ in TP_MEDIATORS]
         self.stdout.write(f"区域 {len(regions)} 个；新建演示案件 {created} 件；新建演示发单 {orders} 个；"
                           f"转办人社局 {referred} 件。")

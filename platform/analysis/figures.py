@@ -1,0 +1,439 @@
+"""Every figure of the analysis views as a table: ``{"title", "columns", "rows", "drill",
+"chart"}`` — the page draws the chart from it, shows it as a table, exports it to Excel, and
+``drill[i]`` is the query string of row i's cases in the drill-through list. Counts come from the
+rollups (analysis.models) where they exist; the few live queries are bounded by the same
+indexed scope + period filters."""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+
+from django.db.models import Count, F, Q, Sum
+from django.db.models.fields.json import KT
+from django.utils import timezone
+
+from analysis import sources
+from analysis.derive import AGE_BANDS, SEX_LABELS
+from analysis.filters import FilterError, Filters
+from analysis.models import CaseDaily, PartyDaily, TagDaily
+from analysis.rollup import DAYS_BANDS
+
+ROLLUP_DIMS = {"case_type": "案件类型", "mediation_type": "调解类型", "source": "案件来源", "status": "案件状态"}
+LEVEL_LABELS = {1: "区级", 2: "街道级", 3: "社区级", 4: "网格级"}
+
+
+# --- vocabulary ------------------------------------------------------------------------------
+def _states():
+    from cases import states
+
+    v = states.vocabulary()
+    try:
+        dispatched = states.decided_state("dispatch", "approve")
+    except LookupError:
+        dispatched = "dispatched"
+    return {"closed": set(v.closed), "open": set(v.open), "mediating": set(states.mediating_states()),
+            "dispatched": {dispatched}, "success": set(states.success_outcomes())}
+
+
+def kpis() -> dict:
+    """KPI code → (label, Q on the fields CaseDaily and Case share, or None when live only)."""
+    from orgs.models import Region
+
+    s = _states()
+    return {
+        "registered": ("登记案件", Q()),
+        "aggregated": ("汇聚案件", ~Q(source="local")),
+        "mediating": ("调解中", Q(status__in=s["mediating"])),
+        "resolved": ("已办结", Q(status__in=s["closed"])),
+        "unresolved": ("未办结", Q(status__in=s["open"])),
+        "escalated": ("已提级", Q(level__lt=Region.CASE_LEVEL)),
+        "dispatched": ("已发单", Q(status__in=s["dispatched"])),
+    }
+
+
+def dimensions() -> dict[str, tuple[str, str | None, bool]]:
+    """Dimension code → (label, dictionary, in the rollup). Every FieldDef of the case with a
+    dictionary is one — a field a business admin adds appears here without code."""
+    from lowcode import registry
+
+    out = {}
+    for code, spec in registry.get_meta("case").fields.items():
+        if spec.dictionary and code != "tags":
+            out[code] = (spec.label, spec.dictionary, code in ROLLUP_DIMS)
+    out.setdefault("level", ("处理层级", None, True))
+    return out
+
+
+def labels_for(dim: str) -> dict:
+    from lowcode import registry
+
+    if dim == "level":
+        return LEVEL_LABELS
+    info = dimensions().get(dim)
+    if dim == "tags":
+        info = ("案件标签", "case_tag", False)
+    if not info or not info[1]:
+        return {}
+    try:
+        return {code: entry.label for code, entry in registry.get_dictionary(info[1]).items()}
+    except Exception:  # noqa: BLE001 — a dictionary gone missing: show the codes
+        return {}
+
+
+# --- rollup queries --------------------------------------------------------------------------
+def _rollup(model, f: Filters, previous: bool = False):
+    s, e = (f.prev_start, f.prev_end) if previous else (f.start, f.end)
+    qs = model.objects.filter(day__gte=s, day__lte=e)
+    return qs.filter(region_path__startswith=f.prefix) if f.prefix else qs
+
+
+def _sum(qs) -> int:
+    return qs.aggregate(n=Sum("n"))["n"] or 0
+
+
+def _rate(part, whole) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def _pct(v) -> str:
+    return "—" if v is None else f"{v}%"
+
+
+def _live_cases(f: Filters, previous: bool = False):
+    from cases.models import Case
+
+    start, end = f.bounds(previous)
+    qs = Case.objects.filter(registered_at__gte=start, registered_at__lt=end)
+    return qs.filter(region_path__startswith=f.prefix) if f.prefix else qs
+
+
+def overview(f: Filters) -> dict:
+    rows, drill = [], []
+    cur, prev = _rollup(CaseDaily, f), _rollup(CaseDaily, f, True)
+    figures = {}
+    for code, (label, q) in kpis().items():
+        a, b = _sum(cur.filter(q)), _sum(prev.filter(q))
+        figures[code] = (a, b)
+        rows.append([label, a, b, a - b])
+        drill.append(f.query(kpi=code))
+    now = timezone.now()
+    s = _states()
+    od = [_live_cases(f, p).filter(status__in=s["open"], deadline__lt=now).count() for p in (False, True)]
+    rows.append(["超期案件", od[0], od[1], od[0] - od[1]])
+    drill.append(f.query(kpi="overdue"))
+    res = [_sum((prev if p else cur).exclude(outcome="")) for p in (False, True)]
+    ok = [_sum((prev if p else cur).filter(outcome__in=s["success"])) for p in (False, True)]
+    days = [(prev if p else cur).exclude(outcome="").aggregate(d=Sum("days_sum"))["d"] or 0 for p in (False, True)]
+    rate = [_rate(ok[i], res[i]) for i in (0, 1)]
+    rows.append(["调解成功率(%)", rate[0], rate[1], None if None in rate else round(rate[0] - rate[1], 1)])
+    drill.append(f.query(kpi="success"))
+    avg = [round(days[i] / res[i], 1) if res[i] else None for i in (0, 1)]
+    rows.append(["平均办理天数", avg[0], avg[1], None if None in avg else round(avg[0] - avg[1], 1)])
+    drill.append(f.query(kpi="with_result"))
+    colours = sources.measure("warning_colours")
+    if colours is not None:
+        for key, label, colour, count in colours(_live_cases(f)):
+            rows.append([f"预警·{label}", count, None, None])
+            drill.append(f.query(warning=key))
+    return {"title": "概况", "columns": ["指标", f"本期（{f.label}）", f"上期（{f.prev_label}）", "变化"],
+            "rows": rows, "drill": drill, "chart": "kpi"}
+
+
+def _granularity(f: Filters) -> str:
+    return "day" if f.days <= 62 else "month"
+
+
+def trend(f: Filters) -> dict:
+    gran = _granularity(f)
+    ks = kpis()
+    series = {}
+    for previous in (False, True):
+        start = f.prev_start if previous else f.start
+        per = defaultdict(Counter)
+        for day, status, source, level, n in _rollup(CaseDaily, f, previous).values_list(
+                "day", "status", "source", "level").annotate(n=Sum("n")):
+            idx = (day - start).days if gran == "day" else (day.year - start.year) * 12 + day.month - start.month
+            per[idx]["registered"] += n
+            if status in _states()["closed"]:
+                per[idx]["resolved"] += n
+            if source != "local":
+                per[idx]["aggregated"] += n
+        series[previous] = per
+    length = f.days if gran == "day" else (f.end.year - f.start.year) * 12 + f.end.month - f.start.month + 1
+    rows, drill = [], []
+    for i in range(length):
+        if gran == "day":
+            d = f.start + dt.timedelta(days=i)
+            label, s_, e_ = d.strftime("%m-%d"), d, d
+        else:
+            y, m = divmod(f.start.month - 1 + i, 12)
+            s_ = dt.date(f.start.year + y, m + 1, 1)
+            e_ = min((s_ + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1), f.end)
+            s_ = max(s_, f.start)
+            label = s_.strftime("%Y-%m")
+        c, p = series[False].get(i, Counter()), series[True].get(i, Counter())
+        rows.append([label, c["registered"], c["resolved"], c["aggregated"], p["registered"]])
+        drill.append(f.query(range="custom", start=s_.isoformat(), end=e_.isoformat()))
+    return {"title": "案件趋势（本期与上期）", "columns": ["时间", "登记", "办结", "汇聚", "上期登记"],
+            "rows": rows, "drill": drill, "chart": "line", "kpis": list(ks)}
+
+
+def dim(f: Filters, code: str) -> dict:
+    dims = dimensions()
+    if code not in dims:
+        raise FilterError(f"分析维度“{code[:30]}”不存在")
+    label, _dictionary, in_rollup = dims[code]
+    names = labels_for(code)
+    if in_rollup:
+        cur = dict(_rollup(CaseDaily, f).values_list(code).annotate(n=Sum("n")))
+        prev = dict(_rollup(CaseDaily, f, True).values_list(code).annotate(n=Sum("n")))
+    else:  # a field a business admin added (extra JSON): counted live over the period
+        cur, prev = ({k or "": n for k, n in _live_cases(f, p).annotate(v=KT(f"extra__{code}")).order_by()
+                      .values_list("v").annotate(n=Count("id"))} for p in (False, True))
+    keys = sorted(set(cur) | set(prev), key=lambda k: (-cur.get(k, 0), str(k)))
+    rows = [[names.get(k, k if k not in ("", None) else "（未填）"), cur.get(k, 0), prev.get(k, 0)] for k in keys]
+    drill = [f.query(dim=code, value="" if k is None else k) for k in keys]
+    return {"title": f"高发{label}" if code == "case_type" else f"按{label}", "columns": [label, "本期", "上期"],
+            "rows": rows, "drill": drill, "chart": "bar"}
+
+
+def region(f: Filters) -> dict:
+    """Counts per child of the selected region (per street for the district, per community for
+    a street …), ranked."""
+    from orgs.models import Region
+
+    depth = f.prefix.count("/")
+    children = {r.path: r for r in Region.objects.filter(path__startswith=f.prefix)} if f.prefix else \
+        {r.path: r for r in Region.objects.all()}
+    cur, prev = Counter(), Counter()
+    for target, previous in ((cur, False), (prev, True)):
+        for path, n in _rollup(CaseDaily, f, previous).values_list("region_path").annotate(n=Sum("n")):
+            parts = path.split("/")
+            key = "/".join(parts[:depth + 1]) + "/" if len(parts) > depth + 1 else path
+            target[key] += n
+    keys = sorted(set(cur) | set(prev), key=lambda k: -cur[k])
+    rows = [[children[k].name if k in children else k, cur[k], prev[k]] for k in keys]
+    drill = [f.query(region=children[k].pk) if k in children else "" for k in keys]
+    return {"title": "高发区域", "columns": ["区域", "本期", "上期"], "rows": rows, "drill": drill, "chart": "bar"}
+
+
+def tags(f: Filters) -> dict:
+    names = labels_for("tags")
+    cur = dict(_rollup(TagDaily, f).values_list("tag").annotate(n=Sum("n")))
+    prev = dict(_rollup(TagDaily, f, True).values_list("tag").annotate(n=Sum("n")))
+    keys = sorted(set(cur) | set(prev), key=lambda k: -cur.get(k, 0))
+    return {"title": "高发标签", "columns": ["标签", "本期", "上期"],
+            "rows": [[names.get(k, k), cur.get(k, 0), prev.get(k, 0)] for k in keys],
+            "drill": [f.query(dim="tags", value=k) for k in keys], "chart": "bar"}
+
+
+def people(f: Filters) -> dict:
+    """高发人群: parties by age band and sex (people), organisations; repeat parties."""
+    from cases.models import Party
+
+    grid = Counter()
+    orgs = 0
+    for kind, band, sex, n in _rollup(PartyDaily, f).values_list("party_kind", "age_band", "sex").annotate(n=Sum("n")):
+        if kind != "person":
+            orgs += n
+        else:
+            grid[(band or "未知", SEX_LABELS.get(sex, "未知"))] += n
+    bands = [label for _, label in AGE_BANDS] + ["未知"]
+    rows = [[b, grid[(b, "男")], grid[(b, "女")], grid[(b, "未知")]] for b in bands]
+    drill = [""] * len(rows)
+    rows.append(["单位/组织", None, None, orgs])
+    drill.append(f.query(dim="party_kind", value="org"))
+    start, end = f.bounds()
+    parties = Party.objects.filter(case__registered_at__gte=start, case__registered_at__lt=end).exclude(id_number_bidx="")
+    if f.prefix:
+        parties = parties.filter(case__region_path__startswith=f.prefix)
+    repeat = (parties.order_by().values("id_number_bidx").annotate(c=Count("case_id", distinct=True))
+              .filter(c__gt=1).count())
+    rows.append(["重复涉案当事人（人）", None, None, repeat])
+    drill.append(f.query(kpi="repeat_parties"))
+    return {"title": "高发人群", "columns": ["年龄段", "男", "女", "未知/合计"], "rows": rows, "drill": drill,
+            "chart": "stack"}
+
+
+def effect(f: Filters) -> dict:
+    """调解成效: success rate and on-time rate by level and by mediation type; handling time bands."""
+    s = _states()
+    rows, drill = [], []
+    base = _rollup(CaseDaily, f).exclude(outcome="")
+    names = labels_for("mediation_type")
+    for field, label_of, title in (("level", LEVEL_LABELS, "层级"), ("mediation_type", names, "调解类型")):
+        agg = defaultdict(lambda: [0, 0, 0])
+        for key, outcome, n, on_time in base.values_list(field, "outcome").annotate(n=Sum("n"), t=Sum("on_time")):
+            a = agg[key]
+            a[0] += n
+            a[1] += n if outcome in s["success"] else 0
+            a[2] += on_time
+        for key in sorted(agg, key=str):
+            n, ok, on_time = agg[key]
+            rows.append([f"{title}·{label_of.get(key, key) or '（未填）'}", n, _rate(ok, n), _rate(on_time, n)])
+            drill.append(f.query(dim=field, value=key, kpi="with_result"))
+    bands = dict(base.values_list("days_band").annotate(n=Sum("n")))
+    for _, band in DAYS_BANDS:
+        rows.append([f"用时·{band}", bands.get(band, 0), None, None])
+        drill.append("")
+    return {"title": "调解成效", "columns": ["分组", "有结果案件", "成功率(%)", "按期率(%)"], "rows": rows,
+            "drill": drill, "chart": "bar"}
+
+
+def communities(f: Filters) -> dict:
+    """区域特征 per community: volume, mix (top type), success rate, unresolved, mediators on
+    hand and their load (open cases per mediator)."""
+    from accounts.models import User
+    from orgs.models import Region
+
+    s = _states()
+    comms = Region.objects.filter(level=Region.CASE_LEVEL)
+    if f.prefix:
+        comms = comms.filter(path__startswith=f.prefix)
+    comms = {r.path: r for r in comms[:500]}
+    stats = defaultdict(lambda: {"n": 0, "res": 0, "ok": 0, "open": 0, "types": Counter()})
+    for path, ctype, status, outcome, n in _rollup(CaseDaily, f).values_list(
+            "region_path", "case_type", "status", "outcome").annotate(n=Sum("n")):
+        key = next((p for p in comms if path.startswith(p)), None)
+        if key is None:
+            continue
+        st = stats[key]
+        st["n"] += n
+        st["types"][ctype] += n
+        if outcome:
+            st["res"] += n
+            st["ok"] += n if outcome in s["success"] else 0
+        if status in s["open"]:
+            st["open"] += n
+    mediators = Counter()
+    for path in User.objects.filter(is_active=True, groups__name="社区调解员", region__isnull=False).values_list(
+            "region__path", flat=True):
+        key = next((p for p in comms if path.startswith(p)), None)
+        if key:
+            mediators[key] += 1
+    names = labels_for("case_type")
+    rows, drill = [], []
+    for key in sorted(comms, key=lambda k: -stats[k]["n"]):
+        st = stats[key]
+        top = st["types"].most_common(1)
+        m = mediators[key]
+        rows.append([comms[key].name, st["n"], names.get(top[0][0], top[0][0]) if top else "—", _rate(st["ok"], st["res"]),
+                     st["open"], m, round(st["open"] / m, 1) if m else None])
+        drill.append(f.query(region=comms[key].pk))
+    return {"title": "区域特征（社区）", "columns": ["社区", "案件数", "主要类型", "成功率(%)", "未办结", "调解员", "人均在办"],
+            "rows": rows, "drill": drill, "chart": "bar"}
+
+
+def help_requests(f: Filters) -> dict:
+    """求助分析: escalation and dispatch requests — volume, approval rate, time to decision,
+    success after help; by kind."""
+    from cases.models import HelpRequest, Review
+
+    start, end = f.bounds()
+    hr = HelpRequest.objects.filter(requested_at__gte=start, requested_at__lt=end)
+    if f.prefix:
+        hr = hr.filter(case__region_path__startswith=f.prefix)
+    s = _states()
+    rows, drill = [], []
+    review_kind = {"escalate": "escalation", "dispatch": "dispatch"}
+    for kind, label in HelpRequest.KINDS:
+        part = hr.filter(kind=kind)
+        n = part.count()
+        reviews = Review.objects.filter(kind=review_kind[kind], case__in=part.values("case_id"))
+        decided = reviews.exclude(status="pending")
+        d_n = decided.count()
+        approved = decided.filter(status="approve").count()
+        waits = [(b - a).total_seconds() / 3600 for a, b in decided.values_list("submitted_at", "decided_at")[:5000] if b]
+        after = part.filter(case__result__isnull=False)
+        res = after.count()
+        ok = after.filter(case__result__outcome__in=s["success"]).count()
+        rows.append([label, n, _rate(approved, d_n), round(sum(waits) / len(waits), 1) if waits else None, _rate(ok, res)])
+        drill.append(f.query(kpi=f"help_{kind}"))
+    by_type = Counter(dict(hr.order_by().values_list("case__case_type").annotate(n=Count("id"))))
+    names = labels_for("case_type")
+    for code, n in by_type.most_common(10):
+        rows.append([f"类型·{names.get(code, code)}", n, None, None, None])
+        drill.append(f.query(kpi="help_any", dim="case_type", value=code))
+    return {"title": "求助分析", "columns": ["分组", "求助数", "批准率(%)", "平均审批用时(小时)", "求助后成功率(%)"],
+            "rows": rows, "drill": drill, "chart": "bar"}
+
+
+# --- drill-through ---------------------------------------------------------------------------
+def drill_cases(f: Filters, params) -> "QuerySet":  # noqa: F821
+    """The live cases behind a figure: the same period, region and dimension value."""
+    from cases.models import Case
+
+    qs = _live_cases(f)
+    kpi = params.get("kpi") or ""
+    code = params.get("dim") or ""
+    value = params.get("value", "")
+    ks = kpis()
+    s = _states()
+    if kpi in ks:
+        qs = qs.filter(ks[kpi][1])
+    elif kpi == "overdue":
+        qs = qs.filter(status__in=s["open"], deadline__lt=timezone.now())
+    elif kpi == "success":
+        qs = qs.filter(result__outcome__in=s["success"])
+    elif kpi == "with_result":
+        qs = qs.filter(result__isnull=False)
+    elif kpi == "repeat_parties":
+        from cases.models import Party
+
+        bidx = (Party.objects.filter(case__in=_live_cases(f)).exclude(id_number_bidx="").order_by()
+                .values("id_number_bidx").annotate(c=Count("case_id", distinct=True)).filter(c__gt=1)
+                .values("id_number_bidx"))
+        qs = qs.filter(parties__id_number_bidx__in=bidx).distinct()
+    elif kpi.startswith("help_"):
+        kind = kpi[5:]
+        qs = qs.filter(help_requests__isnull=False) if kind == "any" else qs.filter(help_requests__kind=kind)
+        qs = qs.distinct()
+    elif kpi:
+        raise FilterError(f"指标“{kpi[:30]}”不存在")
+    if code:
+        if code == "tags":
+            qs = qs.filter(tags__icontains=f'"{value}"')
+        elif code == "party_kind":
+            qs = qs.filter(parties__party_kind=value).distinct()
+        elif code == "level":
+            if not str(value).isdigit() or len(str(value)) > 2:
+                raise FilterError("处理层级参数无效")
+            qs = qs.filter(level=int(value))
+        elif code in dimensions():
+            qs = qs.filter(**{code: value}) if dimensions()[code][2] else qs.filter(**{f"extra__{code}": value})
+        else:
+            raise FilterError(f"分析维度“{code[:30]}”不存在")
+    warning = params.get("warning")
+    if warning:
+        qs = qs.filter(warning__level=warning) if hasattr(Case, "warning") else qs.none()
+    return qs
+
+
+# --- map -------------------------------------------------------------------------------------
+MAP_POINTS = 3000
+
+
+def map_data(f: Filters, params) -> dict:
+    """Markers (the latest MAP_POINTS cases with coordinates, coloured by warning) and the heat
+    layer (every case of the period, counted per region centre)."""
+    from orgs.models import Region
+
+    qs = drill_cases(f, params).exclude(lng__isnull=True)
+    points = list(qs.order_by("-registered_at").values_list("pk", "exchange_id", "title", "lng", "lat", "case_type")
+                  [:MAP_POINTS])
+    colours = sources.measure("case_colours")
+    colour_of = colours([p[0] for p in points]) if colours else {}
+    names = labels_for("case_type")
+    markers = [{"id": pk, "no": no, "title": title[:60], "lng": lng, "lat": lat, "type": names.get(ct, ct),
+                "warning": colour_of.get(pk, ("", ""))[0], "color": colour_of.get(pk, ("", ""))[1]}
+               for pk, no, title, lng, lat, ct in points]
+    centres = {r.pk: (r.lng, r.lat, r.name, r.path) for r in Region.objects.exclude(lng__isnull=True)}
+    heat = []
+    for region_id, n in _rollup(CaseDaily, f).values_list("region_id").annotate(n=Sum("n")):
+        if region_id in centres:
+            heat.append([centres[region_id][1], centres[region_id][0], n])
+    labels = [{"name": name, "lng": lng, "lat": lat, "id": pk} for pk, (lng, lat, name, path) in centres.items()
+              if path.startswith(f.prefix)][:300]
+    total = _sum(_rollup(CaseDaily, f))
+    return {"markers": markers, "heat": heat, "labels": labels, "total": total, "shown": len(markers),
+            "limit": MAP_POINTS}

@@ -1,0 +1,348 @@
+"""研判 (issue 13): the rollups equal live counts after every kind of write; every figure equals a
+direct ORM query over the same scope and period; scope (a street admin counts its street only);
+dimensions from FieldDefs; derived demographics and coordinates; drill-through; Excel; archive."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections import Counter
+
+import pytest
+from django.db.models import Count, Sum
+from django.utils import timezone
+
+from analysis import rollup
+from analysis.models import CaseDaily, PartyDaily, TagDaily
+
+ID_M_1985 = "11010519850307001X"   # 17th digit 1 → male, born 1985
+ID_F_1960 = "110105196001010026"   # 17th digit 2 → female, born 1960
+
+
+@pytest.fixture
+def commit(django_capture_on_commit_callbacks):
+    """Run the on-commit work (hooks, rollup refreshes) of a block, as after a real commit."""
+    def run():
+        return django_capture_on_commit_callbacks(execute=True)
+    return run
+
+
+def live_rollup():
+    """What CaseDaily must hold, computed straight from the cases."""
+    from cases.models import Case
+
+    out = Counter()
+    for c in Case.objects.select_related("result"):
+        r = getattr(c, "result", None) if hasattr(c, "result") else None
+        out[(rollup.local_day(c.registered_at), c.region_id, c.case_type, c.mediation_type, c.source, c.status,
+             c.level, r.outcome if r else "")] += 1
+    return out
+
+
+def stored_rollup():
+    out = Counter()
+    for row in CaseDaily.objects.all():
+        out[(row.day, row.region_id, row.case_type, row.mediation_type, row.source, row.status, row.level,
+             row.outcome)] += row.n
+    return +out
+
+
+def live_tags():
+    from cases.models import Case
+
+    return +Counter((rollup.local_day(c.registered_at), c.region_id, t) for c in Case.objects.all() for t in c.tags)
+
+
+def stored_tags():
+    return +Counter({(r.day, r.region_id, r.tag): r.n for r in TagDaily.objects.all()})
+
+
+def stored_parties():
+    return sum(PartyDaily.objects.values_list("n", flat=True))
+
+
+def test_rollups_equal_live_counts_after_create_edit_move_delete(make_case, commit):
+    from cases import actions
+    from cases.models import Case, MediationResult, Party
+    from lowcode import hooks
+    from orgs.models import Region
+
+    with commit():
+        a = make_case("湖滨社区", "neighbor", tags=["group"])
+        b = make_case("溪口社区", "labor_wage", source="hotline12345")
+        c = make_case("湖滨社区", "neighbor", registered_at=timezone.now() - dt.timedelta(days=3))
+    assert stored_rollup() == live_rollup() and sum(stored_rollup().values()) == 3
+    assert stored_tags() == live_tags() == Counter({(rollup.local_day(a.registered_at), a.region_id, "group"): 1})
+    assert stored_parties() == Party.objects.count() == 3
+
+    with commit():  # edit through save()
+        a.case_type, a.tags = "housing", ["group", "repeat"]
+        a.save()
+    with commit():  # a status moved by update() (as the workflow actions do) announces itself by hook
+        Case.objects.filter(pk=b.pk).update(status="mediating")
+        hooks.fire("records_changed", kind="case", ids=[b.pk])
+    with commit():  # a result: outcome and handling time
+        MediationResult.objects.create(case=b, outcome="success", submitted_at=b.registered_at + dt.timedelta(days=5))
+    with commit():  # region move and a new registration day
+        c.region = Region.objects.get(name="翠苑社区")
+        c.registered_at = c.registered_at - dt.timedelta(days=2)
+        c.save()
+    with commit():  # parties added and removed
+        Party.objects.create(case=b, name="李四", id_number=ID_F_1960)
+        Party.objects.filter(case=a).delete()
+    assert stored_rollup() == live_rollup()
+    assert stored_tags() == live_tags()
+    assert stored_parties() == Party.objects.count() == 3
+    assert CaseDaily.objects.get(case_type="labor_wage").days_sum == pytest.approx(5.0)
+
+    with commit():
+        a.delete()
+    assert stored_rollup() == live_rollup() and sum(stored_rollup().values()) == 2
+    assert not CaseDaily.objects.filter(case_type="housing").exists()
+
+    # the rebuild command gives the same
+    CaseDaily.objects.all().delete()
+    rollup.rebuild()
+    assert stored_rollup() == live_rollup()
+    assert stored_tags() == live_tags()
+    assert stored_parties() == Party.objects.count()
+    assert actions  # imported: the real actions module stays importable with the analysis hooks
+
+
+def test_party_demographics_and_coordinates_derived_at_save(make_case):
+    check_case_coordinates_from_address_library_or_region_centre(make_case)
+
+    case = make_case(parties=[{"name": "王五", "id_number": ID_M_1985}, {"name": "赵六", "id_number": ID_F_1960},
+                              {"name": "某公司", "party_kind": "org", "id_number": "91330100MA27XXXX1X"},
+                              {"name": "无证件", "id_number": ""}])
+    got = {p.name: (p.birth_year, p.sex) for p in case.parties.all()}
+    assert got == {"王五": (1985, "M"), "赵六": (1960, "F"), "某公司": (None, ""), "无证件": (None, "")}
+
+
+@pytest.fixture
+def fixture_cases(make_case, commit):
+    """Cases in 东湖街道 (湖滨社区, 文昌社区) and 西溪街道 (溪口社区), this month and last month."""
+    from cases.models import MediationResult
+
+    now = timezone.now()
+    first = timezone.localdate().replace(day=1)
+    this_month = min(timezone.make_aware(dt.datetime.combine(first, dt.time(0, 1))), now)
+    prev = this_month - dt.timedelta(days=1)  # the last day of the previous period
+    with commit():
+        cases = [
+            make_case("湖滨社区", "neighbor", registered_at=this_month, tags=["group"],
+                      parties=[{"name": "甲", "id_number": ID_M_1985}]),
+            make_case("湖滨社区", "labor_wage", registered_at=this_month, source="hotline12345",
+                      mediation_type="people", parties=[{"name": "乙", "id_number": ID_F_1960}]),
+            make_case("文昌社区", "neighbor", registered_at=this_month, status="mediated", mediation_type="people",
+                      deadline=now - dt.timedelta(days=1)),
+            make_case("文昌社区", "neighbor", registered_at=this_month, deadline=now - dt.timedelta(days=1)),
+            make_case("溪口社区", "neighbor", registered_at=this_month, source="police110"),
+            make_case("溪口社区", "housing", registered_at=this_month),
+            make_case("湖滨社区", "neighbor", registered_at=prev),
+        ]
+        MediationResult.objects.create(case=cases[2], outcome="success", submitted_at=this_month + dt.timedelta(hours=30))
+        MediationResult.objects.create(case=cases[1], outcome="failed", submitted_at=this_month + dt.timedelta(days=9))
+    return cases
+
+
+def street_path() -> str:
+    from orgs.models import Region
+
+    return Region.objects.get(name="东湖街道").path
+
+
+def kpi(resp, label):
+    row = next(r for r in resp.json()["rows"] if r[0] == label)
+    return row[1], row[2]
+
+
+def orm_cases(prefix: str, previous=False):
+    from cases.models import Case
+
+    first = timezone.localdate().replace(day=1)
+    days = (timezone.localdate() - first).days + 1
+    start = timezone.make_aware(dt.datetime.combine(first - dt.timedelta(days=days) if previous else first, dt.time.min))
+    end = start + dt.timedelta(days=days)
+    return Case.objects.filter(region_path__startswith=prefix, registered_at__gte=start, registered_at__lt=end)
+
+
+def test_overview_equals_direct_queries_in_scope(fixture_cases, client_for):
+    for username in ("demo_street", "demo_district", "demo_mediator"):
+        check_overview(client_for, username)
+
+
+def check_overview(client_for, username):
+    from accounts.models import User
+    from cases import states
+
+    prefix = User.objects.get(username=username).region.path
+    resp = client_for(username).get("/analysis/data/overview/?range=month")
+    assert resp.status_code == 200
+    cur, prev = orm_cases(prefix), orm_cases(prefix, previous=True)
+    assert kpi(resp, "登记案件") == (cur.count(), prev.count())
+    assert kpi(resp, "汇聚案件")[0] == cur.exclude(source="local").count()
+    assert kpi(resp, "已办结")[0] == cur.filter(status__in=states.closed_states()).count()
+    assert kpi(resp, "超期案件")[0] == cur.filter(status__in=states.open_states(), deadline__lt=timezone.now()).count()
+    results = cur.filter(result__isnull=False)
+    ok = results.filter(result__outcome__in=states.success_outcomes()).count()
+    rate = kpi(resp, "调解成功率(%)")[0]
+    assert rate == (round(100.0 * ok / results.count(), 1) if results.count() else None)
+    if username == "demo_street":  # 东湖街道 only: 溪口社区's cases are not counted
+        assert kpi(resp, "登记案件") == (4, 1)
+        assert rate == 50.0
+
+
+def test_dimensions_regions_tags_people_effect(fixture_cases, client_for):
+    c = client_for("demo_street")
+    prefix = street_path()
+    cur = orm_cases(prefix)
+    types = c.get("/analysis/data/dim/?dim=case_type&range=month").json()
+    want = dict(cur.values_list("case_type").annotate(n=Count("id")))
+    assert {r[0]: r[1] for r in types["rows"]} == {"邻里纠纷" if k == "neighbor" else r_label(k): n for k, n in want.items()}
+    regions = c.get("/analysis/data/region/?range=month").json()
+    assert {r[0]: r[1] for r in regions["rows"]} == {"湖滨社区": 2, "文昌社区": 2}
+    tags = c.get("/analysis/data/tags/?range=month").json()
+    assert tags["rows"] == [["群体性", 1, 0]]
+    people = c.get("/analysis/data/people/?range=month").json()
+    by_band = {r[0]: r[1:] for r in people["rows"]}
+    # 甲 (male, 1985); 乙 (female, 1960) and make_case's default 张三 (female, 1949) on the two 文昌社区 cases
+    assert by_band["30-44岁"] == [1, 0, 0] and by_band["60岁及以上"] == [0, 3, 0]
+    effect = c.get("/analysis/data/effect/?range=month").json()
+    rows = {r[0]: r[1:] for r in effect["rows"]}
+    assert rows["层级·社区级"] == [2, 50.0, rows["层级·社区级"][2]]
+    assert rows["用时·3天以内"][0] == 1 and rows["用时·8-15天"][0] == 1
+
+
+def r_label(code):
+    from lowcode import registry
+
+    return registry.get_dictionary("case_type")[code].label
+
+
+def check_drill_through_lists_the_same_cases(fixture_cases, client_for):
+    c = client_for("demo_street")
+    table = c.get("/analysis/data/dim/?dim=case_type&range=month").json()
+    i = next(i for i, r in enumerate(table["rows"]) if r[0] == "邻里纠纷")
+    page = c.get("/analysis/cases/?" + table["drill"][i])
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f'id="an-drill-count">{table["rows"][i][1]}<' in html
+    assert "溪口社区" not in html
+    overdue = c.get("/analysis/data/overview/?range=month").json()
+    j = next(i for i, r in enumerate(overdue["rows"]) if r[0] == "超期案件")
+    assert f'id="an-drill-count">{overdue["rows"][j][1]}<' in c.get("/analysis/cases/?" + overdue["drill"][j]).content.decode()
+
+
+def test_site_fielddef_with_dictionary_is_a_dimension(fixture_cases, client_for, make_case, commit):
+    from lowcode import registry
+    from lowcode.models import Dictionary, DictItem, FieldDef
+
+    d = Dictionary.objects.create(code="an_channel_kind", name="纠纷渠道")
+    DictItem.objects.create(dictionary=d, code="walkin", label="来访", sort=1)
+    DictItem.objects.create(dictionary=d, code="phone", label="来电", sort=2)
+    FieldDef.objects.create(entity="case", code="an_kind", label="纠纷渠道", fieldtype="select", dictionary=d)
+    registry.clear_cache()
+    with commit():
+        make_case("湖滨社区", extra={"an_kind": "walkin"}, registered_at=fixture_cases[0].registered_at)
+        make_case("湖滨社区", extra={"an_kind": "walkin"}, registered_at=fixture_cases[0].registered_at)
+        make_case("溪口社区", extra={"an_kind": "phone"}, registered_at=fixture_cases[0].registered_at)
+    c = client_for("demo_street")
+    rows = {r[0]: r[1] for r in c.get("/analysis/data/dim/?dim=an_kind&range=month").json()["rows"]}
+    assert rows["来访"] == 2 and "来电" not in rows
+    assert "/analysis/data/dim/?dim=an_kind" in c.get("/analysis/case-analysis/?range=month").content.decode()
+
+
+def check_excel_export_holds_the_table(fixture_cases, client_for):
+    from openpyxl import load_workbook
+
+    resp = client_for("demo_street").get("/analysis/data/region/?range=month&format=xlsx")
+    assert resp.status_code == 200
+    ws = load_workbook(io.BytesIO(resp.content)).active
+    values = [[c.value for c in row] for row in ws.iter_rows()]
+    assert values[0] == ["区域", "本期", "上期"]
+    assert sorted(values[1:]) == [["文昌社区", 2, 0], ["湖滨社区", 2, 1]]
+
+
+def test_bad_input_and_users_outside_the_region_tree(fixture_cases, client_for):
+    from orgs.models import Region
+
+    c = client_for("demo_street")
+    other = Region.objects.get(name="西溪街道")
+    for url, text in [("/analysis/data/overview/?range=century", "时间范围"),
+                      ("/analysis/data/overview/?range=custom&start=2026-13-01&end=2026-01-01", "不是有效日期"),
+                      ("/analysis/data/overview/?range=custom&start=2026-02-01&end=2026-01-01", "不能早于"),
+                      (f"/analysis/data/overview/?region={other.pk}", "不在您的管辖范围内"),
+                      ("/analysis/data/dim/?dim=nope", "不存在"),
+                      ("/analysis/cases/?kpi=nope", "不存在")]:
+        resp = c.get(url)
+        assert resp.status_code == 400, url
+        assert text in resp.content.decode(), url
+    for username in ("demo_dept", "demo_tp_mediator"):
+        resp = client_for(username).get("/analysis/data/overview/")
+        assert resp.status_code == 403 and "无权" in resp.json()["error"]
+
+
+def check_cockpit_pages_render(fixture_cases, client_for):
+    c = client_for("demo_street")
+    for url in ("/analysis/", "/analysis/?screen=1", "/analysis/case-analysis/", "/analysis/help-analysis/",
+                "/analysis/map/"):
+        resp = c.get(url)
+        assert resp.status_code == 200, url
+        html = resp.content.decode()
+        assert "/static/vendor/" in html and "http://" not in html.replace("http://testserver", "")
+    assert "data-url=\"/analysis/data/overview/\"" in c.get("/analysis/").content.decode()
+
+
+def check_case_coordinates_from_address_library_or_region_centre(make_case):
+    from addresses import matching
+    from addresses.models import StandardAddress
+    from orgs.models import Region
+
+    hubin = Region.objects.get(name="湖滨社区")
+    Region.objects.filter(pk=hubin.pk).update(lng=120.1, lat=30.2)
+    StandardAddress.objects.create(text="示范区东湖街道湖滨社区解放路18号", region=hubin,
+                                   longitude="120.123456", latitude="30.234567")
+    matching.reset()
+    try:
+        placed = make_case("湖滨社区", address="示范区东湖街道湖滨社区解放路18号")
+        centre = make_case("湖滨社区", address="不知道在哪里")
+    finally:
+        matching.reset()
+    placed.refresh_from_db()
+    centre.refresh_from_db()
+    assert (placed.lng, placed.lat, placed.geo_source) == (pytest.approx(120.123456), pytest.approx(30.234567), "address")
+    assert (centre.lng, centre.lat, centre.geo_source) == (120.1, 30.2, "region")
+
+
+def check_map_points_are_scoped(fixture_cases, client_for):
+    from cases.models import Case
+    from orgs.models import Region
+
+    Region.objects.update(lng=120.1, lat=30.2)
+    for case in Case.objects.all():
+        case.save()
+    data = client_for("demo_street").get("/analysis/data/map/?range=month").json()
+    assert {m["no"] for m in data["markers"]} == set(orm_cases(street_path()).values_list("exchange_id", flat=True))
+    assert data["total"] == 4
+
+
+def test_archive_masks_parties_and_respects_scope(fixture_cases, client_for):
+    from cases.models import Party
+
+    case = fixture_cases[0]
+    c = client_for("demo_mediator")
+    html = c.get(f"/analysis/cases/{case.pk}/archive/").content.decode()
+    assert case.exchange_id in html and ID_M_1985 not in html and "登记案件" in html
+    party = Party.objects.get(case=case)
+    person = c.get(f"/analysis/parties/{party.pk}/archive/").content.decode()
+    assert case.exchange_id in person and ID_M_1985 not in person
+    other = fixture_cases[4]  # 溪口社区
+    assert c.get(f"/analysis/cases/{other.pk}/archive/").status_code == 404
+    assert c.get(f"/analysis/parties/{other.parties.first().pk}/archive/").status_code == 404
+
+
+def test_drill_through_export_map_and_pages(fixture_cases, client_for):
+    check_drill_through_lists_the_same_cases(fixture_cases, client_for)
+    check_excel_export_holds_the_table(fixture_cases, client_for)
+    check_cockpit_pages_render(fixture_cases, client_for)
+    check_map_points_are_scoped(fixture_cases, client_for)
