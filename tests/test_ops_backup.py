@@ -60,7 +60,7 @@ def case_with_party(world, make_case, settings, tmp_path):
     (tmp_path / "media" / "cases").mkdir(parents=True)
     (tmp_path / "media" / "cases" / "photo.jpg").write_bytes(b"\xff\xd8 synthetic photo")
     case = make_case()
-    Party.objects.create(case=case, role="applicant", name="张三", id_number="110101199003070011", phone="13800000000")
+    Party.objects.create(case=case, role="applicant", name="备份演练人", id_number="110101199003070011", phone="13800000000")
     return case
 
 
@@ -88,7 +88,7 @@ def test_the_restore_drill_brings_up_a_second_database_whose_secrets_decrypt(cas
     try:
         from cases.models import Party
 
-        assert Party.objects.using("drill").get(name="张三").id_number == "110101199003070011"
+        assert Party.objects.using("drill").get(name="备份演练人").id_number == "110101199003070011"
     finally:
         connections["drill"].close()
         connections.settings.pop("drill")
