@@ -59,7 +59,10 @@ class StatusFilter(DictFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "mine":
-            pending = queryset.filter(status__in=actions.workflow().review_states())
+            try:
+                pending = queryset.filter(status__in=actions.workflow().review_states())
+            except ActionRefused:  # no review workflow configured: nothing waits
+                return queryset.none()
             return pending.filter(pk__in=[tc.pk for tc in pending[:500] if actions.may_decide(request.user, tc)
                                           and actions.in_scope(request.user, tc)])
         return super().queryset(request, queryset)
@@ -210,7 +213,11 @@ class TypicalCaseAdmin(LibraryAccess, ScopedAdminMixin, admin.ModelAdmin):
         self._require_library(request)
         tc = get_object_or_404(self.get_queryset(request), pk=pk)
         user = request.user
-        available = actions.available_actions(tc, user) if tc.status not in ("approved", "rejected") else []
+        try:
+            available = actions.available_actions(tc, user) if tc.status not in ("approved", "rejected") else []
+        except ActionRefused as refused:  # no review workflow configured
+            available = []
+            messages.error(request, str(refused))
         decide_form = bootstrap(DecideForm())
         edit_form = None
         may_edit = (tc.status not in ("approved", "rejected") and actions.in_scope(user, tc)
