@@ -127,7 +127,10 @@ def main() -> int:
     from django.db import connection
     from django.test import Client
 
-    call_command("migrate", verbosity=0, interactive=False)
+    try:
+        call_command("migrate", verbosity=0, interactive=False)
+    except Exception as exc:  # noqa: BLE001 — shipped metadata of another app refused after migrating
+        print(f"WARNING: migrate: {exc}", flush=True)
     bench.load_world("Bench-list-1!")
     t0 = time.perf_counter()
     how = load(args.pairs, args.signatures)
