@@ -393,3 +393,23 @@ def test_padding_detector_flags_a_near_identical_case_of_the_same_person_and_not
     snap = compute.compute_period(last, ["mediator"])[0]
     assert {r.key: r for r in compute.ranking(snap)}[str(people["a"].pk)].facts["registered"] == 2
     assert padding.detect(last) == 0  # never flagged twice
+
+
+def test_training_hours_of_the_roster_feed_the_yearly_training_indicator(people):
+    from assessment import compute, periods
+    from assessment.models import Indicator, TrainingRecord
+
+    year = periods.containing("year", timezone.localdate()).previous()
+    Indicator.objects.filter(dimension="mediator").exclude(code="mediator_training").update(enabled=False)
+    TrainingRecord.objects.create(user=people["a"], title="人民调解业务培训", held_on=year.start, hours=12)
+    TrainingRecord.objects.create(user=people["a"], title="法律知识讲座", held_on=year.start.replace(month=6), hours=8)
+    TrainingRecord.objects.create(user=people["b"], title="下一年的培训", held_on=year.end, hours=50)
+    snap = compute.compute_period(year, ["mediator"])[0]
+    rows = {r.key: r for r in compute.ranking(snap)}
+    a, b = rows[str(people["a"].pk)], rows[str(people["b"].pk)]
+    assert a.facts["training_hours"] == 20 and a.values["mediator_training"] == {"raw": 20.0, "score": 50.0}
+    assert b.facts["training_hours"] == 0 and b.score == 0
+    assert TrainingRecord.objects.filter(user=people["a"]).first().region_path == people["a"].region.path
+    # the monthly ranking does not use the yearly indicator
+    month = compute.compute_period(periods.containing("month", year.start), ["mediator"])[0]
+    assert [s["code"] for s in month.indicators] == []

@@ -14,7 +14,8 @@ from django.utils.html import format_html
 
 from accounts.scope import region_prefix, scope_q
 from assessment import facts as facts_mod
-from assessment.models import Adjustment, Indicator, PaddingFlag, RecomputeLog, Snapshot
+from assessment.models import (Adjustment, Indicator, MediatorProfile, PaddingFlag, RecomputeLog, Snapshot,
+                               TrainingRecord)
 from lowcode.admin import CustomisedFilter, MetaRecordAdmin, PreviewChangeFormMixin
 from lowcode.modeladmin import ScopedAdminMixin
 
@@ -191,3 +192,42 @@ class PaddingFlagAdmin(ScopedAdminMixin, admin.ModelAdmin):
         n = queryset.filter(status="flagged").update(status="cleared", reviewed_by=request.user,
                                                      reviewed_at=timezone.now())
         messages.success(request, f"已复核 {n} 件，下次计算起计分")
+
+
+class RosterScopeMixin(ScopedAdminMixin):
+    """The roster and training records of the mediators in one's region subtree."""
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request).select_related("user")
+        q = scope_q(request.user, "region_path", qs.model)
+        return qs if q is None else qs.filter(q)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            from accounts.models import User
+
+            users = User.objects.filter(is_active=True, region__isnull=False)
+            q = scope_q(request.user, "region__path", User)
+            kwargs["queryset"] = users if q is None else users.filter(q)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(MediatorProfile)
+class MediatorProfileAdmin(RosterScopeMixin, admin.ModelAdmin):
+    list_display = ["user", "specialty", "qualification", "hours_this_year"]
+    search_fields = ["user__display_name", "user__username", "specialty", "qualification"]
+
+    @admin.display(description="本年培训学时")
+    def hours_this_year(self, obj):
+        from django.db.models import Sum
+
+        total = obj.user.training_records.filter(held_on__year=timezone.localdate().year).aggregate(t=Sum("hours"))["t"]
+        return total or 0
+
+
+@admin.register(TrainingRecord)
+class TrainingRecordAdmin(RosterScopeMixin, admin.ModelAdmin):
+    list_display = ["user", "title", "held_on", "hours", "organiser"]
+    list_filter = ["held_on"]
+    search_fields = ["user__display_name", "title", "organiser"]
+    date_hierarchy = "held_on"

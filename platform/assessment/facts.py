@@ -234,6 +234,14 @@ def _now_or_end():
     return timezone.now()
 
 
+def _training_hours(period, dimension) -> dict[str, float]:
+    from assessment.models import TrainingRecord
+
+    rows = (TrainingRecord.objects.filter(held_on__gte=period.start, held_on__lt=period.end)
+            .values("user_id").annotate(total=Sum("hours")))
+    return {str(r["user_id"]): float(r["total"] or 0) for r in rows}
+
+
 def install_builtin() -> None:
     C = "cases.Case"
     case_facts = [
@@ -286,6 +294,9 @@ def install_builtin() -> None:
                 "满意回访数 ÷ 回访数 × 100"),
     ]:
         register(d)
+
+    register(UnitFact("training_hours", "培训学时", "case", _training_hours, "本期参加培训的学时（调解员名册 › 培训记录）",
+                      dimensions=("mediator",)))
 
     R = "cases.CaseReferral"
     for f in [

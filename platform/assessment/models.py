@@ -200,3 +200,52 @@ class PaddingFlag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} ≈ {self.similar_to_id}"
+
+
+class MediatorProfile(models.Model):
+    """调解力量 roster: one mediator's specialty, qualification and certificates."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, verbose_name="调解员", on_delete=models.CASCADE,
+                                related_name="mediator_profile")
+    specialty = models.CharField("擅长领域", max_length=200, blank=True, help_text="如 婚姻家庭、劳动争议")
+    qualification = models.CharField("资格/职称", max_length=100, blank=True, help_text="如 一级人民调解员、律师")
+    certificates = models.TextField("证书", blank=True, max_length=2000, help_text="每行一个：证书名称、编号、发证日期")
+    region_path = models.CharField("区域路径", max_length=255, default="", db_index=True, editable=False)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "调解员名册"
+        ordering = ["region_path", "user__username"]
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+    def save(self, *args, **kwargs):
+        self.region_path = self.user.region.path if self.user.region_id else ""
+        super().save(*args, **kwargs)
+
+
+class TrainingRecord(models.Model):
+    """培训记录 with hours: feeds the 培训学时 fact of the mediator's assessment."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="调解员", on_delete=models.CASCADE,
+                             related_name="training_records")
+    title = models.CharField("培训名称", max_length=200)
+    held_on = models.DateField("培训日期")
+    hours = models.DecimalField("学时", max_digits=5, decimal_places=1)
+    organiser = models.CharField("主办单位", max_length=100, blank=True)
+    region_path = models.CharField("区域路径", max_length=255, default="", db_index=True, editable=False)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "培训记录"
+        ordering = ["-held_on"]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.title} {self.hours} 学时"
+
+    def clean(self):
+        if self.hours is not None and not (0 < self.hours <= 100):
+            raise ValidationError({"hours": "学时须在 0 至 100 之间"})
+
+    def save(self, *args, **kwargs):
+        self.region_path = self.user.region.path if self.user.region_id else ""
+        super().save(*args, **kwargs)

@@ -59,25 +59,80 @@ def ensure_bench_units() -> list[int]:
     return list(User.objects.filter(username__startswith="bench_med_").order_by("pk").values_list("pk", flat=True))
 
 
-def spread_cases(mediators: list[int]) -> float:
-    """Give every bench case a registrant (by id) and that mediator's community — once."""
+def sql_load_cases(target: int, mediators: list[int]) -> float:
+    """Generate the cases in the database (INSERT … SELECT generate_series): registered over two
+    years, each case registered by one bench mediator in their community. Columns not set here
+    get their model default (columns other apps add keep working)."""
     from django.db import connection
 
     from accounts.models import User
+    from cases.models import Case
+    from lowcode.models import DictItem
 
     t0 = time.perf_counter()
+    have = Case.objects.filter(exchange_id__startswith=bench.EXCHANGE_PREFIX).count()
+    if have >= target:
+        return 0.0
+    types = list(DictItem.objects.filter(dictionary__code="case_type", children__isnull=True)
+                 .values_list("code", flat=True)) or ["neighbor"]
+    rows = list(User.objects.filter(pk__in=mediators).order_by("pk").values_list("pk", "region_id", "region__path"))
+    statuses = ["registered", "mediating", "mediating", "pending_review", "mediated", "mediated", "mediated",
+                "mediated", "archived", "archived"]
+    titles = ["装修噪音纠纷", "宠物伤人纠纷", "停车位争议", "漏水赔偿纠纷", "赡养费纠纷", "工资拖欠纠纷", "物业费纠纷",
+              "相邻通行纠纷", "租赁押金纠纷", "交通事故赔偿"]
+    exprs = {
+        "exchange_id": "%s || lpad(g::text, 8, '0')",
+        "title": "(%s::text[])[1 + g %% 10] || '（' || g || '）'",
+        "description": "'双方因' || (%s::text[])[1 + (g / 7) %% 10] || '发生争执，第' || g || '号'",
+        "case_type": "(%s::text[])[1 + (g / 3) %% array_length(%s::text[], 1)]",
+        "status": "(%s::text[])[1 + (g / 11) %% 10]",
+        "registered_at": "now() - (g %% 1051200) * interval '1 minute' - interval '1 day'",
+        "occurred_at": "now() - (g %% 1051200) * interval '1 minute' - interval '2 days'",
+        "deadline": "now() - (g %% 1051200) * interval '1 minute' + interval '14 days'",
+        "updated_at": "now()",
+        "registrant_id": "m.uid", "region_id": "m.rid", "region_path": "m.path",
+    }
+    params = {"exchange_id": [bench.EXCHANGE_PREFIX], "title": [titles], "description": [titles],
+              "case_type": [types, types], "status": [statuses]}
+    cols, select, args = [], [], []
+    for f in Case._meta.concrete_fields:
+        if f.primary_key:
+            continue
+        cols.append(f.column)
+        if f.name in exprs or f.attname in exprs:
+            key = f.name if f.name in exprs else f.attname
+            select.append(exprs[key])
+            args += params.get(key, [])
+        else:
+            select.append("%s")
+            default = f.get_default() if f.has_default() else (None if f.null else "")
+            args.append(f.get_db_prep_save(default, connection))
     with connection.cursor() as cur:
-        cur.execute("SELECT count(*) FROM cases_case WHERE exchange_id LIKE %s AND registrant_id = ANY(%s)",
-                    [f"{bench.EXCHANGE_PREFIX}%", mediators[:50]])
-        if cur.fetchone()[0]:
-            return 0.0
-        rows = list(User.objects.filter(pk__in=mediators).order_by("pk").values_list("pk", "region_id", "region__path"))
+        cur.execute("DROP TABLE IF EXISTS bench_med")
         cur.execute("CREATE TEMP TABLE bench_med (n int PRIMARY KEY, uid bigint, rid bigint, path varchar(255))")
         cur.executemany("INSERT INTO bench_med VALUES (%s, %s, %s, %s)", [(i, *r) for i, r in enumerate(rows)])
         cur.execute("SET synchronous_commit TO off")
-        cur.execute("UPDATE cases_case c SET registrant_id = m.uid, region_id = m.rid, region_path = m.path "
-                    "FROM bench_med m WHERE m.n = c.id %% %s AND c.exchange_id LIKE %s",
-                    [len(rows), f"{bench.EXCHANGE_PREFIX}%"])
+        step = 100_000
+        for lo in range(have, target, step):
+            hi = min(lo + step, target) - 1
+            cur.execute(f"INSERT INTO cases_case ({', '.join(cols)}) SELECT {', '.join(select)} "
+                        f"FROM generate_series(%s, %s) g JOIN bench_med m ON m.n = g %% {len(rows)}",
+                        args + [lo, hi])
+            print(f"  … {hi + 1:>9,} cases ({time.perf_counter() - t0:.0f}s)", flush=True)
+        cur.execute("SET synchronous_commit TO DEFAULT")
+    return time.perf_counter() - t0
+
+
+def spread_cases(mediators: list[int]) -> float:
+    """Results (75 % success), approved result reviews, logs and visits for the bench cases — once."""
+    from django.db import connection
+
+    t0 = time.perf_counter()
+    with connection.cursor() as cur:
+        cur.execute("SELECT 1 FROM cases_mediationresult LIMIT 1")
+        if cur.fetchone():
+            return 0.0
+        cur.execute("SET synchronous_commit TO off")
         closed = ("mediated", "archived")
         cur.execute("INSERT INTO cases_mediationresult (outcome, agreement, submitted_at, case_id, submitted_by_id) "
                     "SELECT CASE WHEN random() < 0.75 THEN 'success' ELSE 'failed' END, '', "
@@ -141,8 +196,8 @@ def main() -> int:
     bench.load_world("Bench@assessment-2026")
     mediators = ensure_bench_units()
     print(f"loading up to {args.cases:,} cases …", flush=True)
-    bench.load_cases(args.cases, party_fraction=0.0)
-    spread_s = spread_cases(mediators)
+    load_s = sql_load_cases(args.cases, mediators)
+    spread_s = load_s + spread_cases(mediators)
     bench.analyze()
 
     from assessment import compute
