@@ -26,7 +26,8 @@ def workbench_context(request, notice_count: int | None = None) -> dict:
         "case": r.case, "kind": workbench.review_kind_label(r.kind),
         "submitted_by": r.submitted_by, "submitted_at": format_when(r.submitted_at),
         "url": reverse("admin:cases_review_decide", args=[r.pk]),
-    } for r in waiting.select_related("case", "submitted_by").order_by("submitted_at")[:LIST_SIZE]]
+    } for r in waiting.select_related("case").prefetch_related("submitted_by")  # no user join (issue #17)
+        .order_by("submitted_at")[:LIST_SIZE]]
 
     overdue_qs = workbench.scoped_cases(user).filter(workbench.overdue_q(now))
     overdue = [{
