@@ -9,7 +9,7 @@ repeats so 重复当事人 exist; ID numbers left empty — nothing to decrypt);
 their region's centre; a MediationResult for every case past 提交结果 and help requests for the
 escalated and dispatched ones; then ``analysis.rollup.rebuild`` (timed). Reruns reuse it all.
 
-    .venv/bin/python tests/perf/bench_analysis.py [--cases 1000000] [--iterations 15] [--load-only]
+    .venv/bin/python tests/perf/bench_analysis.py [--cases 1000000] [--iterations 10] [--load-only]
 
 Database: DATABASE_URL, else postgres://postgres@127.0.0.1:5432/mdtj_an_bench (created when
 missing; throw-away only). Requests go through django.test.Client as demo_district (the whole
@@ -138,7 +138,7 @@ def synthesise(stdout=print) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=1_000_000)
-    parser.add_argument("--iterations", type=int, default=15)
+    parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--load-only", action="store_true")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the rollups even when present")
     args = parser.parse_args()
