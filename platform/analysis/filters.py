@@ -97,6 +97,8 @@ def parse(request) -> Filters:
 
     scope = user_prefix(request.user)
     get = request.GET
+    if any("\x00" in v for vs in get.lists() for v in vs[1]):
+        raise FilterError("查询参数含有非法字符")
     rng = get.get("range") or "month"
     if rng not in RANGES:
         raise FilterError(f"时间范围“{rng[:20]}”无效，可选：本月、本季度、本年、自定义")
@@ -116,7 +118,7 @@ def parse(request) -> Filters:
     region = None
     raw = get.get("region") or ""
     if raw:
-        if not raw.isdigit() or len(raw) > 12:
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
             raise FilterError("区域参数无效")
         region = Region.objects.filter(pk=int(raw)).first()
         if region is None or not region.path.startswith(scope):

@@ -167,7 +167,7 @@ def drill(request):
     except FilterError as exc:
         return _refuse(request, exc, 400)
     page_raw = request.GET.get("page", "1")
-    if not page_raw.isdigit() or len(page_raw) > 6:
+    if not (page_raw.isascii() and page_raw.isdigit()) or len(page_raw) > 6:
         return _refuse(request, FilterError("页码无效"), 400)
     pages = Paginator(qs.order_by("-registered_at", "-pk").select_related("region").only(
         "pk", "exchange_id", "title", "case_type", "status", "registered_at", "region__name"), 50)
