@@ -7,6 +7,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.db import models
 
 from accounts.scope import regions_for, scope_queryset
 from integrations import connection
@@ -30,6 +31,7 @@ class ExternalSystemAdmin(admin.ModelAdmin):
     readonly_fields = ["secret_state", "last_success_at", "last_error_at", "last_error", "success_count",
                        "error_count"]
     actions = ["test_connection", "sync_now"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     @admin.display(description="密钥")
     def secret_state(self, obj):
@@ -104,8 +106,10 @@ class ExternalAccountForm(forms.ModelForm):
     def __init__(self, *args, request=None, **kwargs):
         super().__init__(*args, **kwargs)
         if request is not None:
-            users = get_user_model().objects.filter(is_active=True)
-            self.fields["user"].queryset = scope_queryset(request.user, users, "region__path")
+            # never a superuser or a 三员 account: an outside identity must not open the administrators' doors
+            users = get_user_model().objects.filter(is_active=True, is_superuser=False).exclude(
+                groups__role__admin=True)
+            self.fields["user"].queryset = scope_queryset(request.user, users, "region__path").distinct()
 
 
 @admin.register(ExternalAccount)

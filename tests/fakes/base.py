@@ -14,7 +14,7 @@ class FakeServer:
     ``broken``: answer 503 to everything; ``slow``: seconds to sleep before answering;
     ``fail_next``: answer 503 to the next N requests (then recover) — an outage with retries."""
 
-    def __init__(self):
+    def __init__(self, port: int = 0):
         self.broken = False
         self.slow = 0.0
         self.fail_next = 0
@@ -61,7 +61,7 @@ class FakeServer:
             def do_POST(self):
                 self._run("POST")
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)

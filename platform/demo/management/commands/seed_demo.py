@@ -7,6 +7,8 @@ from accounts import roles
 from demo import seeding
 from demo.analysis_seed import seed_analysis
 from demo.assessment_seed import seed_assessment
+from demo.channels_seed import seed_channels
+from demo.integrations_seed import seed_integrations
 from demo.dispatch_seed import TP_MEDIATORS, ensure_tp_accounts, seed_dispatch
 from demo.library_seed import seed_library
 from demo.referral_seed import seed_referrals
@@ -32,12 +34,17 @@ class Command(BaseCommand):
         ensure_tp_accounts(password)
         orders = seed_dispatch(password)  # third-party mediators and orders in every state
         referred = seed_referrals()  # demo_dept sees the cases referred to 人社局, nothing else
+        channels = seed_channels()  # channel samples → clues, 一件事档案, a case awaiting dispatch, warnings
         seed_assessment()  # 考核评价: snapshots of the last six months
         seed_library()  # 典型案例库, 基层减负问答, 重点事, 案例检索 index
         seed_analysis()  # 研判: region centres, case coordinates, party demographics, rollups
+        seed_integrations()  # 对接外部系统: configs on loopback fakes, a 政钉 sync, work notices, an API client
         users += [(username, roles.group(roles.TP_MEDIATOR).name) for username, _, _ in TP_MEDIATORS]
         self.stdout.write(f"区域 {len(regions)} 个；新建演示案件 {created} 件；新建演示发单 {orders} 个；"
                           f"转办人社局 {referred} 件。")
+        self.stdout.write(f"渠道样例 {channels['files']} 个文件（新 {channels['new']} 条，未变 {channels['unchanged']} 条）；"
+                          f"确认同一案件 {channels['confirmed']} 组；预警 "
+                          + "、".join(f"{k} {v}" for k, v in sorted(channels["warnings"].items())) + "。")
         self.stdout.write("演示账号（密码均为 %s，仅用于本机演示）：" % password)
         for username, role in users:
             self.stdout.write(f"  {username:<18} {role}")
