@@ -75,8 +75,24 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_gunicorn_with_the_shipped_conf_serves_the_probes(db, tmp_path):
+def _wait_live(port: int, proc, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/live/", timeout=30) as r:
+                assert r.status == 200 and r.read() == b"ok"
+                return
+        except OSError:
+            assert proc.poll() is None, proc.stdout.read().decode(errors="replace")[-2000:]
+            assert time.monotonic() < deadline, f"gunicorn did not answer within {seconds:.0f} s"
+            time.sleep(0.3)
+
+
+def test_gunicorn_with_the_shipped_conf_serves_the_probes_and_survives_a_killed_worker(db, tmp_path):
+    import signal
     import sqlite3
+
+    import psutil
 
     from django.db import connection
 
@@ -100,22 +116,18 @@ def test_gunicorn_with_the_shipped_conf_serves_the_probes(db, tmp_path):
     proc = subprocess.Popen([str(gunicorn), "-c", str(DEPLOY / "gunicorn.conf.py")], env=env, cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/live/", timeout=30) as r:
-                    assert r.status == 200 and r.read() == b"ok"
-                    break
-            except OSError:
-                assert proc.poll() is None, proc.stdout.read().decode(errors="replace")[-2000:]
-                assert time.monotonic() < deadline, "gunicorn did not answer within 90 s"
-                time.sleep(0.3)
+        _wait_live(port, proc)
         try:  # readiness: the keys are there, the database answers; the JSON is Chinese
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/health/ready/", timeout=30) as r:
                 body = r.read().decode()
         except urllib.error.HTTPError as exc:
             body = exc.read().decode()
         assert '"数据库": "正常"' in body and '"密钥": "正常"' in body, body
+        # fault: kill -9 the worker — the master starts a new one and the node answers again by itself
+        worker = psutil.Process(proc.pid).children()[0]
+        os.kill(worker.pid, signal.SIGKILL)
+        _wait_live(port, proc, seconds=60)
+        assert [c.pid for c in psutil.Process(proc.pid).children()] not in ([], [worker.pid])
     finally:
         proc.terminate()
         try:
