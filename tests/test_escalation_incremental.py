@@ -89,7 +89,10 @@ def test_a_changed_phone_moves_a_person_without_id(world, django_capture_on_comm
 
 def test_a_case_turning_red_moves_its_people_only(world, django_capture_on_commit_callbacks):
     from cases.models import MediationLog
+    from extensions.escalation.models import WarningRule
 
+    # the shipped 涉红色预警案件 party rule is off (issue 19: no contagion); a site may enable it
+    WarningRule.objects.filter(code="party_red_case").update(enabled=True)
     with django_capture_on_commit_callbacks(execute=True):
         MediationLog.objects.create(case=world["both"], content="一方扬言要持刀报复")
     assert CaseWarning.objects.get(pk=world["both"].pk).level == "red"

@@ -90,8 +90,14 @@ def test_without_id_or_phone_name_and_address_identify(disputes):
     assert listed("孙八").facts["纠纷数"] == 2  # another 孙八 elsewhere is another person
 
 
-def test_a_red_case_of_the_person_puts_them_on_the_list_in_red(make_case):
+def test_a_red_case_alone_does_not_colour_its_people_unless_the_site_enables_it(make_case):
+    # issue 19: a person's colour is their own pattern, not contagion from one case's colour
+    from extensions.escalation.models import WarningRule
+
     case = make_case(description="对方扬言要杀人", parties=[dict(LI)])
+    evaluate_cases(case)
+    assert listed("李四") is None
+    WarningRule.objects.filter(code="party_red_case").update(enabled=True)  # the shipped rule, off by default
     evaluate_cases(case)
     w = listed("李四")
     assert w.level == "red" and "红色预警案件 1 件" in "；".join(w.reasons)

@@ -169,3 +169,59 @@ def visible_refs(user, refs: list[RecordRef]) -> list[RecordRef]:
     if clue_ids:
         ok |= {("clue", pk) for pk in scoped_clues(user, Clue.objects.filter(pk__in=clue_ids)).values_list("pk", flat=True)}
     return [r for r in refs if (r.kind, r.pk) in ok]
+
+
+GROUP_REASON = "同案不同人"
+
+
+def group_sizes(kind: str, pks) -> dict[int, int]:
+    """For each case / clue, the number of disputes in its 同案不同人 group (itself included):
+    the records held 同案不同人 with it or with another report of its dispute, reports of one
+    dispute ("same") counted once — a wage group filed worker by worker counts its workers.
+    Records without such a group are left out. A fixed handful of queries for all ``pks``."""
+    keys = keys_of(kind, pks)
+    own = list(keys.values())
+    if not own:
+        return {}
+
+    def pairs(verdict: str, among: list[str], both: bool = False):
+        q = Q(a_key__in=among, b_key__in=among) if both else Q(a_key__in=among) | Q(b_key__in=among)
+        return (Pair.objects.filter(q, verdict=verdict).exclude(status="rejected")
+                .values_list("a_key", "b_key", "reasons"))
+
+    # the other reports of each record's own dispute
+    dispute: dict[str, set[str]] = {k: {k} for k in own}
+    wanted = set(own)
+    for a, b, _ in pairs("same", own):
+        for k in {a, b} & wanted:
+            dispute[k].add(b if k == a else a)
+    reports = sorted({r for rs in dispute.values() for r in rs})
+    partners: dict[str, set[str]] = {}
+    for a, b, reasons in pairs("similar", reports):
+        if reasons and reasons[0] == GROUP_REASON:
+            partners.setdefault(a, set()).add(b)
+            partners.setdefault(b, set()).add(a)
+    members = {k: set(rs) | {p for r in rs for p in partners.get(r, ())} for k, rs in dispute.items()}
+    if not any(len(m) > len(dispute[k]) for k, m in members.items()):
+        return {}
+    # reports of one dispute among the members count once (union-find over "same")
+    everyone = sorted({m for ms in members.values() for m in ms})
+    parent = {k: k for k in everyone}
+
+    def root(k: str) -> str:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    for i in range(0, len(everyone), 1000):
+        part = everyone[i:i + 1000]
+        for a, b, _ in pairs("same", part):
+            if a in parent and b in parent:
+                parent[root(a)] = root(b)
+    out = {}
+    for pk, key in keys.items():
+        m = members.get(key, set())
+        if len(m) > len(dispute.get(key, ())):
+            out[pk] = len({root(x) for x in m})
+    return out

@@ -147,7 +147,13 @@ def case_verdicts(cases, ctx: F.Context) -> dict[int, Verdict]:
     counts = {w: F.person_counts(keys, ctx.since(w)) for w in ctx.config.windows("case")}
     out = {}
     maybe = F.cases_with_verdicts(cases)
+    try:
+        groups = F.group_sizes([c for c in cases if c.pk in maybe]) if maybe else {}
+    except Exception:  # noqa: BLE001 — as below: warnings go on without the duplicate model
+        logger.exception("escalation: group lookup failed")
+        groups = {}
     for case in cases:
+        case._group_size = groups.get(case.pk, 0)
         try:
             refs = F.same_refs(case) if case.pk in maybe else []
         except Exception:  # noqa: BLE001 — the duplicate model being down must not stop warnings

@@ -8,6 +8,7 @@ the duplicate model is asked per case (``extensions.dedup.api``)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from collections import defaultdict
 from decimal import Decimal
@@ -16,15 +17,19 @@ from django.db.models import Count
 from django.utils import timezone
 
 CASE_FACTS = {
-    "涉及人数": "案件登记的涉及人数",
+    "涉及人数": "涉及人数：登记的涉及人数与重复案件模型“同案不同人”群组人数中的较大者",
+    "同案人数": "重复案件模型“同案不同人”群组中的纠纷数（含本案；分别登记的同一群体纠纷）",
     "当事人数": "登记的当事人条数",
-    "涉及金额": "涉及金额（元）：调解清单诉求金额合计、调解结果金额、金额扩展字段中的最大值",
-    "报告次数": "近N天同一纠纷被报告的次数（含本案，按重复案件模型“同一案件”）",
-    "报警次数": "近N天同一纠纷的110报警次数（报警渠道）",
+    "涉及金额": "涉及金额（元）：调解清单诉求金额合计、调解结果金额、金额扩展字段、标题与简要情况中写明的金额（约41000元、1.2万）中的最大值",
+    "报告次数": "本案登记前后N天内同一纠纷被报告的次数（含本案，按重复案件模型“同一案件”）",
+    "报警次数": "本案登记前后N天内同一纠纷的110报警次数（报警渠道）",
+    "近期报告次数": "近N天（从今天往回数）同一纠纷被报告的次数（含本案）",
+    "近期报警次数": "近N天（从今天往回数）同一纠纷的110报警次数",
     "暴力关键词数": "标题、简要情况、调解日志中命中的预警关键词个数（jieba 分词）",
     "命中关键词": "命中的关键词（文字）",
     "民转刑": "命中“民转刑”类关键词，或案件标签含“民转刑”",
-    "已超期": "未办结且已过办理期限",
+    "已超期": "未办结且已过办理期限（仍在来源平台办理的汇聚案件不按本地期限计）",
+    "来源平台办理": "汇聚案件仍在来源平台办理（来源属于“来源平台办理渠道”，本地尚无调解记录或提级）",
     "超期天数": "已超过办理期限的天数（未超期为 0）",
     "提级次数": "申请提级的次数",
     "调解失败次数": "本案及其“同一案件”中调解结果为失败（调解结果字典附加属性 counts_as_failure）的件数",
@@ -114,6 +119,7 @@ class Context:
         self._key_all = False
         self._key_asked: set[str] = set()
         self.police = set(config.setting("police_channels", []) or [])
+        self.source_handled = set(config.setting("source_handled_channels", []) or [])
         self.amount_fields = list(config.setting("amount_fields", []) or [])
 
     def since(self, days: int) -> dt.datetime:
@@ -182,12 +188,35 @@ def _number(value) -> float:
         return 0.0
 
 
+_TEXT_AMOUNT = re.compile(r"(\d+(?:\.\d+)?)\s*(万元|万|元|块钱|块)")
+
+
+def text_amounts(text: str) -> list[float]:
+    """Amounts (yuan) written in a text: 涉及金额约41000元 → 41000, 1.2万 → 12000, 3000块 → 3000.
+    Counts (3个月, 5人) are no amounts."""
+    text = unicodedata.normalize("NFKC", text or "").replace(",", "")
+    out = []
+    for num, unit in _TEXT_AMOUNT.findall(text):
+        value = float(num) * (10000 if unit.startswith("万") else 1)
+        out.append(value)
+    return out
+
+
 def amount_of(case, ctx: Context) -> float:
     items = sum(_number(a) for a in case._claims)
     result = case._result
     candidates = [items, _number(result.amount) if result is not None else 0.0]
     candidates += [_number((case.extra or {}).get(code)) for code in ctx.amount_fields]
+    # an aggregated case carries its amount only in words ("涉及金额约41000元")
+    candidates += text_amounts(f"{case.title or ''} {case.description or ''}")
     return max(candidates)
+
+
+def handled_at_source(case, ctx: Context) -> bool:
+    """An aggregated case still handled on its source platform (province, ODR, X里调解…): our
+    local time limits do not apply until it is worked on here (a mediation log, a 提级)."""
+    aggregated = bool((case.extra or {}).get("aggregation"))
+    return (aggregated and case.source in ctx.source_handled and not case._logs and not case._helps)
 
 
 def load(cases) -> None:
@@ -235,6 +264,13 @@ def cases_with_verdicts(cases) -> set[int]:
     return with_verdicts("case", [c.pk for c in cases])
 
 
+def group_sizes(cases) -> dict[int, int]:
+    """Disputes in each case's 同案不同人 group (the duplicate model's, through its read API)."""
+    from extensions.dedup.api import group_sizes as sizes
+
+    return sizes("case", [c.pk for c in cases])
+
+
 def same_refs(case) -> list:
     from extensions.dedup.api import same_records
 
@@ -249,9 +285,17 @@ def case_facts(case, ctx: Context, window: int, person_n: dict[str, int], refs: 
     hits = keyword_hits(texts, keywords)
     tag_labels = [ctx.tag_labels.get(t, t) for t in (case.tags or [])]
     criminal = any(keywords.get(w) == "criminal" for w in hits) or any("民转刑" in t for t in tag_labels)
+    # the dispute's own time: its other reports within the window around this report (a dispute
+    # reported by four channels in one week last spring was reported four times) …
+    own = case.registered_at or ctx.now
+    span = dt.timedelta(days=window)
+    around = [r for r in refs if r.reported_at is not None and abs(r.reported_at - own) <= span]
+    self_police = 1 if case.source in ctx.police else 0
+    reports = 1 + len(around)
+    police = sum(1 for r in around if r.channel in ctx.police) + self_police
+    # … and recency, counted back from today
     recent = [r for r in refs if r.reported_at is not None and r.reported_at >= since]
-    reports = 1 + len(recent)
-    police = sum(1 for r in recent if r.channel in ctx.police) + (1 if case.source in ctx.police else 0)
+    self_recent = 1 if own >= since else 0
     result = case._result
     failed_self = 1 if result is not None and result.outcome in ctx.failure else 0
     same_case_pks = [r.pk for r in refs if r.kind == "case"]
@@ -261,22 +305,27 @@ def case_facts(case, ctx: Context, window: int, person_n: dict[str, int], refs: 
 
         failed_same = MediationResult.objects.filter(case__in=same_case_pks, outcome__in=ctx.failure).count()
     open_ = case.status not in ctx.closed
-    overdue = bool(open_ and case.deadline and case.deadline < ctx.now)
+    at_source = handled_at_source(case, ctx)
+    overdue = bool(open_ and not at_source and case.deadline and case.deadline < ctx.now)
     key_names = sorted({ctx.key_people[b] for b in case._key_bidxs if b in ctx.key_people})
     party_max = max((person_n.get(k, 0) for k in case._person_keys), default=0)
     resolved = (not open_) and result is not None and result.outcome in ctx.success
     visit_pending = resolved and not case._visited
     return {
-        "涉及人数": case.party_count or 0,
+        "涉及人数": max(case.party_count or 0, getattr(case, "_group_size", 0)),
+        "同案人数": getattr(case, "_group_size", 0) or 1,
         "当事人数": case._party_n,
         "涉及金额": round(amount_of(case, ctx), 2),
         "报告次数": reports,
         "报警次数": police,
+        "近期报告次数": self_recent + len(recent),
+        "近期报警次数": sum(1 for r in recent if r.channel in ctx.police) + (self_police if self_recent else 0),
         "暴力关键词数": len(hits),
         "命中关键词": "、".join(hits),
         "民转刑": criminal,
         "已超期": overdue,
         "超期天数": (ctx.now - case.deadline).days if overdue else 0,
+        "来源平台办理": at_source,
         "提级次数": case._helps.count("escalate"),
         "调解失败次数": failed_self + failed_same,
         "涉重点人员": bool(key_names),
