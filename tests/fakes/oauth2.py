@@ -12,12 +12,12 @@ from tests.fakes.base import FakeServer
 
 
 class FakeOAuth2(FakeServer):
-    def __init__(self, client_id="ywtg-client", secret="ywtg-secret", user=None):
+    def __init__(self, client_id="ywtg-client", secret="ywtg-secret", user=None, port=0):
         self.client_id, self.secret = client_id, secret
         self.user = user if user is not None else {"sub": "u-1001", "name": "测试用户"}
         self.codes: dict[str, tuple[str, float]] = {}
         self.tokens: dict[str, float] = {}
-        super().__init__()
+        super().__init__(port)
 
     def handle(self, method, path, params, headers, body):
         one = {k: v[0] for k, v in params.items()}

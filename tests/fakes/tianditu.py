@@ -8,10 +8,10 @@ from tests.fakes.base import FakeServer
 
 
 class FakeTianditu(FakeServer):
-    def __init__(self, key="fake-tk", known=None):
+    def __init__(self, key="fake-tk", known=None, port=0):
         self.key = key
         self.known = known if known is not None else {}   # address → (lon, lat)
-        super().__init__()
+        super().__init__(port)
 
     def handle(self, method, path, params, headers, body):
         if path != "/geocoder":

@@ -30,7 +30,7 @@ def biz_err(code: str, message: str):
 
 
 class FakeZzd(FakeServer):
-    def __init__(self, app_key="fake-app", secret="fake-secret", tenant="1001", orgs=None, employees=None):
+    def __init__(self, app_key="fake-app", secret="fake-secret", tenant="1001", orgs=None, employees=None, port=0):
         self.app_key, self.secret, self.tenant = app_key, secret, tenant
         # code → {"organizationCode","organizationName","parentCode"}
         self.orgs = orgs if orgs is not None else {}
@@ -40,7 +40,7 @@ class FakeZzd(FakeServer):
         self.codes: dict[str, tuple[str, float]] = {}   # auth/qr code → (accountId, expires)
         self.sent: dict[str, dict] = {}                  # bizMsgId → message
         self.token_calls = 0
-        super().__init__()
+        super().__init__(port)
 
     # -- helpers for tests ----------------------------------------------------------------
     def issue_code(self, account_id: str, ttl: int = 300) -> str:
