@@ -150,20 +150,26 @@ def _only(indicators_code_weight):
         Indicator.objects.filter(code=code).update(enabled=True, weight=weight)
 
 
+@pytest.mark.backend  # GROUP BY aggregates, a sum of durations (handling days), date ranges
 def test_compute_stores_facts_scores_and_rank_change(people, make_case):
     from assessment import compute
+    from cases.models import Review
 
     last, before = _month(-1), _month(-2)
     _only([("mediator_success", 1)])
     _cases(make_case, people["a"], people["hubin"], _when(before), 2, success=0)
     _cases(make_case, people["b"], people["other"], _when(before), 2, success=2)
-    _cases(make_case, people["a"], people["hubin"], _when(last), 4, success=3)   # 75% → (75−40)/(90−40) = 70
+    mine = _cases(make_case, people["a"], people["hubin"], _when(last), 4, success=3)  # 75% → (75−40)/(90−40) = 70
     _cases(make_case, people["b"], people["other"], _when(last), 2, success=1)   # 50% → 20
+    for case, days in zip(mine, (4, 6)):  # result reviews approved 4 and 6 days after registration
+        Review.objects.create(case=case, kind="result", state="pending_review", status="approve",
+                              decided_at=case.registered_at + dt.timedelta(days=days))
     compute.compute_period(before, ["mediator"])
     snap = compute.compute_period(last, ["mediator"])[0]
     rows = {r.key: r for r in compute.ranking(snap)}
     a, b = rows[str(people["a"].pk)], rows[str(people["b"].pk)]
     assert a.facts["registered"] == 4 and a.facts["success"] == 3 and a.facts["success_rate"] == 75.0
+    assert a.facts["handled"] == 2 and a.facts["avg_days"] == 5.0 and b.facts["avg_days"] is None
     assert (a.score, b.score) == (70.0, 20.0)
     assert (a.rank, a.prev_rank, a.change) == (1, 2, 1)
     assert (b.rank, b.prev_rank, b.change) == (2, 1, -1)
@@ -297,22 +303,7 @@ def test_closed_snapshot_is_immutable_and_recompute_is_explicit_and_audited(peop
                                                                       "period": last.key}).status_code == 403
 
 
-def test_flagged_padding_is_left_out_until_cleared(people, make_case):
-    from assessment import compute
-    from assessment.models import PaddingFlag
-
-    last = _month(-1)
-    cases = _cases(make_case, people["a"], people["hubin"], _when(last), 3)
-    PaddingFlag.objects.create(case=cases[2], similar_to=cases[1], person=people["a"], similarity=0.97,
-                               region_path=cases[2].region_path)
-    snap = compute.compute_period(last, ["mediator"])[0]
-    assert {r.key: r for r in compute.ranking(snap)}[str(people["a"].pk)].facts["registered"] == 2
-    PaddingFlag.objects.update(status="cleared")
-    snap = compute.compute_period(last, ["mediator"], recompute=True, reason="复核后计分")[0]
-    assert {r.key: r for r in compute.ranking(snap)}[str(people["a"].pk)].facts["registered"] == 3
-
-
-def test_excel_export_has_the_ranking_in_scope_and_the_indicator_definitions(people, make_case, client_for):
+def test_excel_export_and_h5_personal_score(people, make_case, client_for):
     from openpyxl import load_workbook
 
     from assessment import compute
@@ -334,17 +325,10 @@ def test_excel_export_has_the_ranking_in_scope_and_the_indicator_definitions(peo
     defs = [list(row) for row in wb["指标定义"].iter_rows(values_only=True)]
     assert defs[0][:4] == ["编码", "指标名称", "计算公式", "权重"]
     assert ["mediator_success", "调解成功率", "成功率", 2] == defs[1][:4]
-
-
-def test_h5_personal_centre_shows_my_score_rank_and_what_would_raise_it(people, make_case, client_for):
-    from assessment import compute
-
-    last = _month(-1)
-    _only([("mediator_success", 1)])
-    _cases(make_case, people["a"], people["hubin"], _when(last), 4, success=3)
-    compute.compute_period(last, ["mediator"])
+    # the H5 个人中心 (slot h5.me_panels): my score, rank and what would raise it
     body = client_for("demo_mediator").get("/h5/me/").content.decode()
-    assert "我的考核" in body and 'assessment-me-score">70' in body and "调解成功率" in body
+    assert "我的考核" in body and 'assessment-me-score">70' in body and 'assessment-me-rank">1/' in body
+    assert "调解成功率（现 75" in body
 
 
 def test_adjustment_is_approved_one_level_up_and_counts(people, make_case, client_for):
@@ -393,6 +377,10 @@ def test_padding_detector_flags_a_near_identical_case_of_the_same_person_and_not
     snap = compute.compute_period(last, ["mediator"])[0]
     assert {r.key: r for r in compute.ranking(snap)}[str(people["a"].pk)].facts["registered"] == 2
     assert padding.detect(last) == 0  # never flagged twice
+    PaddingFlag.objects.update(status="cleared")  # a reviewer: not padding → counted again
+    snap = compute.compute_period(last, ["mediator"], recompute=True, reason="复核后计分")[0]
+    assert {r.key: r for r in compute.ranking(snap)}[str(people["a"].pk)].facts["registered"] == 3
+    assert padding.detect(last) == 0  # a cleared case stays counted
 
 
 def test_training_hours_of_the_roster_feed_the_yearly_training_indicator(people):
