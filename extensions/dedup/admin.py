@@ -33,9 +33,13 @@ def sees_every_record(user) -> bool:
 
     if scope_q(user, "region_path") is None:
         return True
-    prefix = region_prefix(user)
-    return bool(prefix and is_district_level(user)
-                and not Region.objects.exclude(path__startswith=prefix).exists())
+    cached = getattr(user, "_dedup_sees_all", None)  # one query per request, not per list part
+    if cached is None:
+        prefix = region_prefix(user)
+        cached = bool(prefix and is_district_level(user)
+                      and not Region.objects.exclude(path__startswith=prefix).exists())
+        user._dedup_sees_all = cached
+    return cached
 
 
 def visible_signatures(user):
@@ -199,7 +203,10 @@ class MemberInline(admin.TabularInline):
 
     def get_queryset(self, request):
         # members outside the user's scope are not listed (not even their keys or titles)
-        return super().get_queryset(request).filter(key__in=visible_signatures(request.user).values("key"))
+        qs = super().get_queryset(request)
+        if sees_every_record(request.user):
+            return qs
+        return qs.filter(key__in=visible_signatures(request.user).values("key"))
 
     @admin.display(description="记录")
     def record(self, obj):
@@ -216,9 +223,23 @@ class DedupGroupAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request):
         # a file is listed when the user may see at least one of its records
-        visible = visible_signatures(request.user).values("key")
-        return super().get_queryset(request).filter(pk__in=GroupMember.objects.filter(key__in=visible)
-                                                    .values("group_id"))
+        qs = super().get_queryset(request).select_related("created_by")
+        if not sees_every_record(request.user):
+            visible = visible_signatures(request.user).values("key")
+            qs = qs.filter(pk__in=GroupMember.objects.filter(key__in=visible).values("group_id"))
+        return qs
+
+    def get_changelist_instance(self, request):
+        """The page's member counts in one query (not one per row)."""
+        from django.db.models import Count
+
+        cl = super().get_changelist_instance(request)
+        rows = list(cl.result_list)
+        counts = dict(GroupMember.objects.filter(group__in=[g.pk for g in rows]).values_list("group")
+                      .annotate(n=Count("pk")).values_list("group", "n"))
+        for g in rows:
+            g._member_count = counts.get(g.pk, 0)
+        return cl
 
     def has_add_permission(self, request):
         return False
@@ -228,7 +249,8 @@ class DedupGroupAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="记录数（全部）")
     def member_count(self, obj):
-        return obj.members.count()
+        n = getattr(obj, "_member_count", None)
+        return obj.members.count() if n is None else n
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
