@@ -66,8 +66,9 @@ def measure(qs_factory, n: int = 7) -> tuple[float, int]:
             rows = list(qs_factory())
             _ = [(r.submitted_by, r.decided_by, r.case.region) for r in rows]
             times.append((time.perf_counter() - t0) * 1000)
+        count = len(ctx.captured_queries) // n
     reset_queries()
-    return statistics.median(times), len(ctx.captured_queries) // n
+    return statistics.median(times), count
 
 
 def explain(qs) -> list[str]:
