@@ -63,7 +63,7 @@ def test_draft_is_anonymous_and_a_leaking_writeup_is_refused(closed_case):
 
 def test_propose_review_by_the_level_above_then_library_and_index(closed_case, client_for):
     from library import actions, anonymise, search
-    from library.models import SearchToken, TypicalCase
+    from library.models import SearchDoc, SearchToken, TypicalCase
 
     draft = anonymise.draft(closed_case)
     mediator, street = _user("demo_mediator"), _user("demo_street")
@@ -79,7 +79,10 @@ def test_propose_review_by_the_level_above_then_library_and_index(closed_case, c
     with pytest.raises(ValidationError):
         actions.decide(tc, "审核通过", street, typical_level="")
     assert not SearchToken.objects.filter(kind="typical").exists()
+    search.index_case(closed_case)  # searchable as a closed case until it enters the library
+    assert SearchDoc.objects.filter(kind="case", ref_id=closed_case.pk).exists()
     tc = actions.decide(tc, "审核通过", street, typical_level="street", opinion="同意")
+    assert not SearchDoc.objects.filter(kind="case", ref_id=closed_case.pk).exists()  # found once, as typical
     assert tc.status == "approved" and tc.typical_level == "street" and tc.approved_at
     indexed = list(SearchToken.objects.filter(kind="typical").values_list("token", flat=True))
     assert "漏水" in indexed

@@ -184,6 +184,8 @@ def decide(tc: TypicalCase, action: str, user, *, opinion: str = "", typical_lev
         case_actions.trace(tc.case, "typical", f"{user}：典型案例“{action}”" + (f"，意见：{opinion}" if opinion else ""),
                            user)
         search.index_typical(tc)
+        if tc.status == "approved":
+            search.remove("case", [tc.case_id])  # the library entry stands for the closed case now
         if t.decision and tc.proposed_by_id and tc.proposed_by_id != user.pk:
             notify([tc.proposed_by], "result", f"典型案例审核：{action}", f"{tc.title}：{opinion or action}", None)
         elif not t.decision:

@@ -230,9 +230,12 @@ def index_typical(tc) -> None:
 
 
 def index_case(case) -> None:
+    """A closed case is searchable until it enters the library: then its typical case (curated,
+    edited) stands for it, once."""
     from cases import states
+    from library.models import TypicalCase
 
-    if states.is_closed(case):
+    if states.is_closed(case) and not TypicalCase.objects.filter(case_id=case.pk, status="approved").exists():
         put("case", case.pk, **case_fields(case))
     else:
         remove("case", [case.pk])
@@ -279,7 +282,8 @@ def rebuild(kinds=("typical", "case", "qa"), batch: int = 1000) -> dict[str, int
         if kind == "typical":
             source = ((tc.pk, typical_fields(tc)) for tc in TypicalCase.objects.filter(status="approved").iterator())
         elif kind == "case":
-            qs = Case.objects.filter(status__in=states.closed_states()).select_related("result") \
+            qs = Case.objects.filter(status__in=states.closed_states()).exclude(typical_proposals__status="approved") \
+                .select_related("result") \
                 .prefetch_related("parties").order_by("pk")
             source = ((c.pk, case_fields(c)) for c in qs.iterator(chunk_size=batch))
         else:
