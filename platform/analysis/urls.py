@@ -11,7 +11,8 @@ urlpatterns = [
     path("cases/", views.drill, name="drill"),
     path("data/dim/", views.dim_data, name="dim"),
     path("data/map/", views.map_data, name="map_data"),
-    path("data/<slug:chart>/", views.data, name="data"),
+    # one URL per figure (no free parameter): overview, trend, region, tags, people, effect, communities, help
+    *[path(f"data/{chart}/", views.data, {"chart": chart}, name=f"data_{chart}") for chart in views.CHARTS],
     path("cases/<int:pk>/archive/", views.case_archive, name="case_archive"),
     path("parties/<int:pk>/archive/", views.party_archive, name="party_archive"),
 ]

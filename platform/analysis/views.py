@@ -67,7 +67,7 @@ def _page(request, page: str, template: str = "analysis/dashboard.html", extra=N
 def _data_url(chart: str) -> str:
     if chart.startswith("dim:"):
         return reverse("analysis:dim") + "?dim=" + chart[4:]
-    return reverse("analysis:data", args=[chart])
+    return reverse(f"analysis:data_{chart}")
 
 
 @login_required
