@@ -48,6 +48,7 @@ def seed_dispatch(password: str) -> int:
     from dispatch.models import DispatchOrder
 
     if DispatchOrder.objects.exists():
+        _bids_inside_their_window()
         return 0
     pingan, anhe = ensure_tp_accounts(password)
     staff = User.objects.filter(username="demo_district").first()
@@ -95,4 +96,19 @@ def seed_dispatch(password: str) -> int:
         actions.sync_completion([case.pk])
         actions.evaluate(DispatchOrder.objects.get(pk=completed.pk), staff, score=5, comment="响应及时，调解效果好")
         actions.withdraw(withdrawn, staff, reason="当事人已自行和解")
+        _bids_inside_their_window()
     return created
+
+
+def _bids_inside_their_window() -> int:
+    """The demo signs up first and moves the window into the past afterwards: put each sign-up
+    inside its order's window (as a real one is), also in a database seeded before this fix."""
+    from dispatch.models import Bid
+
+    moved = 0
+    for bid in Bid.objects.select_related("order"):
+        order = bid.order
+        if order.signup_end and order.signup_start and not order.signup_start <= bid.created_at <= order.signup_end:
+            at = order.signup_start + (order.signup_end - order.signup_start) / (2 + bid.pk % 3)
+            moved += Bid.objects.filter(pk=bid.pk).update(created_at=at)
+    return moved

@@ -206,7 +206,7 @@ class DispatchOrderAdmin(StaffOnlyMixin, admin.ModelAdmin):
         return TemplateResponse(request, "dispatch/manage.html", self._context(
             request, f"竞选管理：{order.number}", order=order, phase=phase_badge(order),
             bids=[{"bid": b, "fig": figs[b.organization_id]} for b in bids],
-            active_count=sum(b.status == "active" for b in bids),
+            active_count=sum(b.status == "active" for b in bids), bid_summary=bid_summary(bids),
             can_award=can_change and order.phase == "closed",
             can_withdraw=can_change and order.state in ("open", "awarded", "mediating"),
             can_evaluate=(order.state == "completed" and evaluation is None
@@ -503,3 +503,14 @@ class ThirdPartyOrgAdmin(StaffOnlyMixin, admin.ModelAdmin):
         return TemplateResponse(request, "dispatch/org_accounts.html", self._context(
             request, f"第三方调解组织：{org.name}", org=org, form=form, accounts=accounts,
             roles=roles.choices(*roles.THIRD_PARTY), figures=figures.org_figures([org.pk])[org.pk]))
+
+
+def bid_summary(bids) -> str:
+    """The sign-ups by state, for the header above the listed bids: "已中选 1 个、未中选 2 个" (after
+    the award no bid is still 已报名, so a bare "有效报名 0 个" above three rows misled)."""
+    from collections import Counter
+
+    from dispatch.models import Bid
+
+    counts = Counter(b.status for b in bids)
+    return "、".join(f"{label} {counts[value]} 个" for value, label in Bid.Status.choices if counts[value])
