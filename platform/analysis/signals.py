@@ -61,4 +61,5 @@ def connect() -> None:
     post_delete.connect(case_post_delete, sender=Case, dispatch_uid="analysis-case-delete")
     pre_save.connect(party_pre_save, sender=Party, dispatch_uid="analysis-party-pre")
     hooks.subscribe("records_changed", on_records_changed)
-    hooks.subscribe("records_ingested", on_records_ingested)
+    # an ingest chunk touches up to a thousand buckets: in the task queue, not in the import
+    hooks.subscribe("records_ingested", on_records_ingested, queued=True)
