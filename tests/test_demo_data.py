@@ -18,10 +18,13 @@ def test_seeding_twice_creates_nothing_twice(metadata, settings):
     call_command("seed_demo", cases=40, stdout=out)
     counts = (Region.objects.count(), Organization.objects.count(), User.objects.count(),
               Case.objects.count(), Party.objects.count())
+    headline = demo_headline_counts()
     call_command("seed_demo", cases=40, stdout=StringIO())
     assert counts == (Region.objects.count(), Organization.objects.count(), User.objects.count(),
                       Case.objects.count(), Party.objects.count())
-    assert counts[3] == 40
+    assert headline == demo_headline_counts()
+    assert Case.objects.filter(registrant__isnull=False).count() == 40  # plus the channels' aggregated cases
+    assert_headline_features(headline)
     assert "demo_mediator" in out.getvalue() and "社区调解员" in out.getvalue()
     roles = set(User.objects.filter(username__startswith="demo_").values_list("groups__name", flat=True))
     assert roles == {"区级管理员", "业务配置管理员", "街道管理员", "社区调解员", "部门用户", "第三方组织管理员", "第三方调解员",
@@ -111,3 +114,59 @@ def test_the_demo_shows_a_site_added_sensitive_field_stored_encrypted(metadata, 
         plain = spec.from_stored(stored)
         assert plain.startswith("6222") and len(plain) == 19
         assert plain not in json.dumps(stored)
+
+
+# --- issue 18 (2): the demo shows the headline features with data ----------------------------------
+def demo_headline_counts() -> tuple:
+    from clues.models import Clue, RawRecord
+    from extensions.dedup.models import DedupGroup, GroupMember, Pair
+    from extensions.escalation.models import CaseWarning
+
+    return (RawRecord.objects.count(), Clue.objects.count(), DedupGroup.objects.count(), GroupMember.objects.count(),
+            Pair.objects.filter(status="confirmed").count(), CaseWarning.objects.exclude(level="green").count())
+
+
+def assert_headline_features(headline):
+    from accounts.models import User
+    from cases.models import Case
+    from clues.models import Clue, RawRecord
+    from dispatch.actions import dispatchable_cases
+    from dispatch.models import Bid
+    from extensions.dedup.models import DedupGroup, GroupMember, Pair
+    from extensions.escalation.models import CaseWarning
+
+    channels = set(RawRecord.objects.values_list("channel_id", flat=True))
+    assert len(channels) >= 7, channels            # every shipped channel sample went through ingest
+    assert Clue.objects.exists()                    # 线索 from the event channels
+    assert Case.objects.filter(registrant__isnull=True, source__in=channels).exists()  # aggregated cases
+    assert Pair.objects.filter(verdict="same").exists()
+    groups = DedupGroup.objects.count()
+    assert groups >= 2
+    for group in DedupGroup.objects.all():          # a confirmed same-case file links two channels
+        keys = list(GroupMember.objects.filter(group=group).values_list("key", flat=True))
+        assert len({k.split(":")[0] for k in keys}) >= 2, keys
+    assert Pair.objects.filter(status="confirmed", verdict="same").count() >= groups
+    district = User.objects.get(username="demo_district")
+    assert dispatchable_cases(district).exists()    # a case awaiting dispatch
+    levels = set(CaseWarning.objects.values_list("level", flat=True))
+    assert {"red", "orange", "yellow"} <= levels, levels
+    for bid in Bid.objects.select_related("order"):  # every sign-up inside its order's window
+        assert bid.order.signup_start <= bid.created_at <= bid.order.signup_end, bid
+
+
+def test_the_award_page_counts_the_listed_sign_ups(world, client_for):
+    from demo import seeding
+    from demo.dispatch_seed import seed_dispatch
+    from dispatch.models import DispatchOrder
+    from tests.conftest import DEMO_PASSWORD
+
+    seeding.seed_cases(60)
+    seed_dispatch(DEMO_PASSWORD)
+    client = client_for("demo_district")
+    awarded = DispatchOrder.objects.get(state="awarded")
+    html = client.get(f"/admin/dispatch/dispatchorder/{awarded.pk}/manage/").content.decode()
+    assert "共 3 个报名：已中选 1 个、未中选 2 个" in html
+    assert "有效报名 0 个" not in html
+    closed = next(o for o in DispatchOrder.objects.all() if o.phase == "closed")
+    html = client.get(f"/admin/dispatch/dispatchorder/{closed.pk}/manage/").content.decode()
+    assert "共 3 个报名：已报名 3 个" in html
