@@ -51,46 +51,39 @@ def changed(records, field, suffix="（已更新）"):
     return out
 
 
-@pytest.mark.parametrize("source, field", [("province", "纠纷简要情况"), ("hotline12345", None)])
-def test_updated_records_fire_one_event_per_chunk_like_new_ones(run, events, tmp_path, django_capture_on_commit_callbacks,
-                                                                 source, field):
+@pytest.mark.parametrize("source, kind", [("province", "case"), ("hotline12345", "clue")])
+def test_updated_records_fire_one_event_per_chunk_like_new_ones(run, events, tmp_path, monkeypatch,
+                                                                 django_capture_on_commit_callbacks, source, kind):
+    from extensions.dedup import engine
+
+    refreshed = []
+    real = engine.refresh
+    monkeypatch.setattr(engine, "refresh",
+                        lambda k, ids, *a, **kw: (refreshed.append((k, len(ids))), real(k, ids, *a, **kw))[1])
     records = lines(source)
-    field = field or next(k for k, v in records[0].items() if isinstance(v, str) and len(v) > 20)
+    field = max((k for k, v in records[0].items() if isinstance(v, str)), key=lambda k: len(records[0][k]))
     with django_capture_on_commit_callbacks(execute=True):
         first = run(source, write_jsonl(tmp_path / "a.jsonl", records))
     assert first["new"] == len(records)
     assert [e for e, _ in events] == ["records_ingested"]
     events.clear()
+    refreshed.clear()
     with django_capture_on_commit_callbacks(execute=True):
         second = run(source, write_jsonl(tmp_path / "b.jsonl", changed(records, field)))
     assert second["updated"] == len(records), second.counts
     names = [e for e, _ in events]
     assert names == ["records_ingested"], names  # not ≈ 5 records_changed per record
+    assert refreshed == [(kind, len(records))]  # the duplicate check ran once, for the whole chunk
     payload = events[0][1]
     assert len(set(payload["record_keys"])) == len(records)
     assert all(k.startswith(f"{source}:") for k in payload["record_keys"])
-    if source == "province":  # aggregated cases: their ids ride along (dispatch completion reads them)
+    if kind == "case":  # aggregated cases: their ids ride along (dispatch completion reads them)
         from cases.models import Case
 
-        assert sorted(payload["case_ids"]) == sorted(Case.objects.filter(source="province").values_list("pk", flat=True))
+        assert sorted(payload["case_ids"]) == sorted(Case.objects.filter(source=source).values_list("pk", flat=True))
 
 
-def test_dedup_and_warnings_run_once_per_updated_chunk(run, tmp_path, django_capture_on_commit_callbacks, monkeypatch):
-    from extensions.dedup import engine
-
-    calls = []
-    real = engine.refresh
-    monkeypatch.setattr(engine, "refresh", lambda kind, ids, *a, **k: (calls.append((kind, len(ids))), real(kind, ids, *a, **k))[1])
-    records = lines("province")
-    with django_capture_on_commit_callbacks(execute=True):
-        run("province", write_jsonl(tmp_path / "a.jsonl", records))
-    calls.clear()
-    with django_capture_on_commit_callbacks(execute=True):
-        run("province", write_jsonl(tmp_path / "b.jsonl", changed(records, "纠纷简要情况")))
-    assert calls == [("case", len(records))]
-
-
-def test_the_same_records_as_xlsx_are_unchanged(run, tmp_path):
+def test_the_same_records_as_xlsx_are_unchanged_and_a_changed_cell_is_an_update(run, tmp_path):
     from clues.models import RawRecord
 
     records = lines("province")
@@ -101,19 +94,13 @@ def test_the_same_records_as_xlsx_are_unchanged(run, tmp_path):
     assert again["unchanged"] == len(records), again.counts
     assert again["updated"] == 0
     assert dict(RawRecord.objects.values_list("record_key", "payload_hash")) == hashes  # stored payload kept
-    # a real change in the .xlsx is still an update
-    edited = [dict(records[0], 纠纷简要情况=records[0]["纠纷简要情况"] + "补充")] + records[1:]
-    third = run("province", write_xlsx(tmp_path / "p2.xlsx", edited))
-    assert (third["updated"], third["unchanged"]) == (1, len(records) - 1), third.counts
-
-
-def test_a_changed_party_inside_a_json_text_cell_is_an_update(run, tmp_path):
-    records = lines("province")
-    run("province", write_jsonl(tmp_path / "p.jsonl", records))
+    # a real change in the .xlsx is still an update: in a plain cell, and inside a JSON text cell
     r0 = json.loads(json.dumps(records[0], ensure_ascii=False))
-    r0["当事人"][0]["联系电话"] = "13900000000"
-    result = run("province", write_xlsx(tmp_path / "p.xlsx", [r0] + records[1:]))
-    assert (result["updated"], result["unchanged"]) == (1, len(records) - 1), result.counts
+    r0["纠纷简要情况"] += "补充"
+    r1 = json.loads(json.dumps(records[1], ensure_ascii=False))
+    r1["当事人"][0]["联系电话"] = "13900000000"
+    third = run("province", write_xlsx(tmp_path / "p2.xlsx", [r0, r1] + records[2:]))
+    assert (third["updated"], third["unchanged"]) == (2, len(records) - 2), third.counts
 
 
 def test_content_form_is_format_blind():
