@@ -19,6 +19,7 @@ from assessment import facts as facts_mod
 from assessment.models import DIMENSION_LABELS, DIMENSIONS, Snapshot
 
 MAX_DRILL_ROWS = 200
+PAGE_SIZE = 100  # ranking rows per page (1,000 mediators: ten pages)
 
 
 def _context(request, title: str, **extra) -> dict:
@@ -64,6 +65,11 @@ def ranking_view(request, dimension):
     if snap is not None:
         rows = access.visible(request.user, dimension, compute.ranking(snap))
         specs = compute.current_specs(snap)
+    total_rows = len(rows)
+    page_no = request.GET.get("page", "1")
+    page_no = int(page_no) if page_no.isdigit() and 0 < len(page_no) < 6 else 1
+    pages = max(1, (total_rows + PAGE_SIZE - 1) // PAGE_SIZE)
+    page_no = min(page_no, pages)
     if request.GET.get("export") == "xlsx":
         if snap is None:
             messages.error(request, "该期间尚未计算，无法导出")
@@ -72,17 +78,26 @@ def ranking_view(request, dimension):
 
             return export_response(request, snap, period, rows, specs)
     history = Snapshot.objects.filter(dimension=dimension).order_by("-start")[:12]
+    shown = rows[(page_no - 1) * PAGE_SIZE: page_no * PAGE_SIZE]
+    table = [(r, [r.values.get(s["code"]) or {} for s in specs]) for r in shown]
     return TemplateResponse(request, "assessment/ranking.html", _context(
         request, f"考核排名：{DIMENSION_LABELS[dimension]}", dimension=dimension, dimensions=[
             (d, DIMENSION_LABELS[d]) for d in access.visible_dimensions(request.user)],
-        period=period, prev_key=period.previous().key, snap=snap, rows=rows, specs=specs,
+        period=period, prev_key=period.previous().key, snap=snap, rows=shown, table=table, specs=specs,
+        total_rows=total_rows, page_no=page_no, pages=pages,
         can_compute=access.can_compute(request.user), history=history,
         export_query=urlencode({"period": period.key, "export": "xlsx"}),
         fact_help=facts_mod.for_dimension(dimension)))
 
 
 def _unit_row(request, dimension, key, snap):
-    for row in access.visible(request.user, dimension, compute.ranking(snap)):
+    if snap.closed:  # stored as computed: read the one row
+        found = snap.rows.filter(unit_key=key).values_list(
+            "unit_key", "unit_name", "region_path", "facts", "values", "manual", "score", "rank", "prev_rank").first()
+        rows = [compute.Ranked(*found)] if found else []
+    else:
+        rows = compute.ranking(snap)
+    for row in access.visible(request.user, dimension, rows):
         if row.key == key:
             return row
     raise Http404("没有该考核对象或无权查看")

@@ -218,10 +218,23 @@ def main() -> int:
 
     from accounts.models import User
 
-    client = Client()
-    client.force_login(User.objects.get(username="demo_district"))
-    street_client = Client()
-    street_client.force_login(User.objects.get(username="demo_street"))
+    def logged_in(username):
+        """A client past the login procedure, second factor included (as tests/conftest.py does)."""
+        from django_otp import DEVICE_ID_SESSION_KEY
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        user = User.objects.get(username=username)
+        c = Client()
+        c.force_login(user)
+        device = (TOTPDevice.objects.filter(user=user, confirmed=True).first()
+                  or TOTPDevice.objects.create(user=user, name="基准测试", confirmed=True))
+        session = c.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+        return c
+
+    client = logged_in("demo_district")
+    street_client = logged_in("demo_street")
     some = str(mediators[0])
     urls = {
         "调解员排名（区级，%d 人）" % units["mediator"]: (client, f"/assessment/mediator/?period={period.key}"),
