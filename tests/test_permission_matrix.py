@@ -91,6 +91,7 @@ STATIC_PREFIXES = (settings.STATIC_URL.lstrip("/"), settings.MEDIA_URL.lstrip("/
 VALUE_PARAMS = {
     "entity": ["case", "party"],              # lowcode/form-rules/<entity>/, try-expression/<entity>/
     "kind": ["region", "org", "user"],        # admin/orgs/<model>/import/template/<kind>/ (day-one import)
+    "code": ["ywtg", "wlsq"],                 # integrations/sso/<code>/: an outside system's code (SSO entry)
 }
 
 MARK = {"own": "【矩阵甲】", "other": "【矩阵乙】", "far": "【矩阵丙】"}
