@@ -214,6 +214,7 @@ def main() -> int:
                 med = statistics.median(samples)
                 ok &= med < TARGET_MS
                 rows.append([username, label, rng, f"{med:.1f}", f"{max(samples):.1f}", "ok" if med < TARGET_MS else "SLOW"])
+                print("  ".join(rows[-1]), flush=True)
     header = ["user", "view", "range", "median ms", "max ms", f"< {TARGET_MS:.0f} ms"]
     print(bench.table(rows, header))
     return 0 if ok else 1
