@@ -62,7 +62,7 @@ test: install lint
 	$(PY) -m pytest -q
 
 bench: install
-	$(PY) tests/perf/bench.py; a=$$?; $(PY) tests/perf/bench_ingest.py; b=$$?; $(PY) tests/perf/bench_dedup.py; c=$$?; $(PY) tests/perf/bench_thirdparty.py; d=$$?; $(PY) tests/perf/bench_escalation.py; e=$$?; $(PY) tests/perf/bench_analysis.py; an=$$?; $(PY) tests/perf/bench_library.py; f=$$?; $(PY) tests/perf/bench_dedup_list.py; dl=$$?; $(PY) tests/perf/bench_assessment.py; as=$$?; test $$as -eq 0 -a $$dl -eq 0 -a $$an -eq 0 -a $$a -eq 0 -a $$b -eq 0 -a $$c -eq 0 -a $$d -eq 0 -a $$e -eq 0 -a $$f -eq 0
+	$(PY) tests/perf/bench.py; a=$$?; $(PY) tests/perf/bench_ingest.py; b=$$?; $(PY) tests/perf/bench_dedup.py; c=$$?; $(PY) tests/perf/bench_thirdparty.py; d=$$?; $(PY) tests/perf/bench_escalation.py; e=$$?; $(PY) tests/perf/bench_warnings_unseen.py; wu=$$?; $(PY) tests/perf/bench_analysis.py; an=$$?; $(PY) tests/perf/bench_library.py; f=$$?; $(PY) tests/perf/bench_dedup_list.py; dl=$$?; $(PY) tests/perf/bench_assessment.py; as=$$?; test $$wu -eq 0 -a $$as -eq 0 -a $$dl -eq 0 -a $$an -eq 0 -a $$a -eq 0 -a $$b -eq 0 -a $$c -eq 0 -a $$d -eq 0 -a $$e -eq 0 -a $$f -eq 0
 
 # Mutation testing, not in CI (about half an hour): each critical line of tests/mutate.py's list is
 # broken in turn and its tests must fail. K=masking runs only the mutations whose name contains it.

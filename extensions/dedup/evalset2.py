@@ -188,7 +188,11 @@ def _party(rng: random.Random, p: dict, channel: str) -> dict:
     with_id = channel in CASE_CHANNELS and rng.random() < 0.7
     return {"name": nm["name"] if nm["known"] else "", "known": nm["known"], "surname": nm.get("surname", ""),
             "id_bidx": _blind(p["id"]) if with_id else "", "phone_bidx": "" if masked or not phone else _blind(phone),
-            "phone": phone}
+            "phone": phone,
+            # as the channel delivered it after cleaning (for writing real cases and clues)
+            "raw": {"name": nm["name"], "known": nm["known"], "surname": nm.get("surname", ""),
+                    "phone": "" if masked else phone, "masked": phone if masked else "",
+                    "id_number": p["id"] if with_id else "", "person": p["key"]}}
 
 
 def _firm(rng: random.Random, kind: str) -> tuple[str, bool]:
@@ -222,6 +226,13 @@ def _firm_name(rng: random.Random, pool=FIRMS, kinds=FIRM_KIND) -> str:
 
 def generate(seed: int, disputes: int = 3000):
     """(records, labels) like ``evalset.generate``; ``seed`` 101 is the held-out report set."""
+    recs, labels, _ = generate_with_truth(seed, disputes)
+    return recs, labels
+
+
+def generate_with_truth(seed: int, disputes: int = 3000):
+    """(records, labels, truth): truth[key] = {"dispute", "group", "kind", "applicant"} — what
+    the warning measurement needs (which reports are one dispute, which disputes one group)."""
     rng = random.Random(seed * 7919 + 3)
     people = [_person(rng, i) for i in range(int(disputes * 1.2))]
     homes = {p["key"]: _place(rng) for p in people}
@@ -259,7 +270,7 @@ def generate(seed: int, disputes: int = 3000):
                           pl2, day + rng.randint(5, 150), None, rng.randint(3, 900) * 100, rng.randint(2, 10)))
             d += 1
 
-    recs, dispute_of, person_of, group_of = [], {}, {}, {}
+    recs, dispute_of, person_of, group_of, truth = [], {}, {}, {}, {}
     n = 0
     for did, kind, app, other, firm, named, place, day, group, amt, months in specs:
         k = rng.choice((1, 1, 2, 2, 3, 4))
@@ -299,6 +310,7 @@ def generate(seed: int, disputes: int = 3000):
             recs.append({"key": key, "kind": "case" if is_case else "clue", "obj_id": n, "channel": ch,
                          "region_path": "", "case_type": ctype, "reported_at": when, "title": title, "text": text,
                          "address": address, "address_id": sid, "parties": parties})
+            truth[key] = {"dispute": did, "group": group, "kind": kind, "applicant": app["key"]}
             dispute_of[key] = did
             person_of[key] = {app["key"]} | ({other["key"]} if is_case and other is not None else set())
             group_of[key] = group
@@ -318,4 +330,4 @@ def generate(seed: int, disputes: int = 3000):
     for keys in by_dispute.values():
         for a, b in combinations(sorted(keys), 2):
             labels[(a, b)] = "same"
-    return recs, labels
+    return recs, labels, truth

@@ -140,6 +140,12 @@ class CaseWarningAdmin(CaseViewerMixin, admin.ModelAdmin):
         self._cfg = config_mod.load()
         return super().changelist_view(request, extra_context)
 
+    def get_urls(self):
+        from extensions.escalation.admin_calibration import calibration_view
+
+        return [path("calibration/", self.admin_site.admin_view(lambda request: calibration_view(self, request)),
+                     name="escalation_casewarning_calibration")] + super().get_urls()
+
     @admin.display(description="案件")
     def case_link(self, obj):
         return format_html('<a href="{}">{} {}</a>', reverse("admin:cases_case_detail", args=[obj.case_id]),

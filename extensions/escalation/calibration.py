@@ -170,9 +170,14 @@ def rules_from_yaml(text: str) -> list:
             missing = [f for f in ("name", "condition", "level", "priority") if values.get(f) in (None, "")]
             if missing:
                 raise ValueError(f"规则 {item['code']} 缺少：" + "、".join(missing))
-            rule = WarningRule(**values)
+            try:
+                rule = WarningRule(**values)
+                rule.priority, rule.window_days = int(rule.priority), int(rule.window_days or 30)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"规则 {item['code']} 的优先级或统计天数应为整数") from exc
             if base is not None:
                 rule.pk = base.pk
+            _validate(rule)
             out.append(rule)
         elif "key" in item:
             base = saved_settings.get(item["key"])
@@ -184,3 +189,28 @@ def rules_from_yaml(text: str) -> list:
         else:
             raise ValueError("每一项应有 code（规则）或 key（参数）")
     return out
+
+
+def _validate(rule) -> None:
+    from django.core.exceptions import ValidationError
+
+    from extensions.escalation.validation import validate_rule
+
+    try:
+        validate_rule(rule)
+    except ValidationError as exc:
+        msgs = [m for ms in exc.message_dict.values() for m in ms]
+        raise ValueError(f"规则 {rule.code}：" + "；".join(msgs)) from exc
+
+
+def table_rows(rep: Report, dimension: str, changed: bool) -> list[dict]:
+    """Rows for the admin page: label, total, one cell per level, top reasons."""
+    def cells(g):
+        out = []
+        for lv in rep.levels:
+            b, a = g.before.get(lv.key, 0), g.after.get(lv.key, 0)
+            out.append({"before": b, "after": a, "share": f"{a / g.total:.0%}" if g.total else "-", "moved": changed and a != b})
+        return out
+    groups = rep.tables.get(dimension, []) if dimension else [rep.overall]
+    return [{"label": g.label, "total": g.total, "cells": cells(g), "reasons": top_reasons(g, rep.rule_names)}
+            for g in groups if g is not None]

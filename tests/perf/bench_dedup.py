@@ -1,9 +1,12 @@
 """Duplicate-case model benchmark (make bench): quality and speed.
 
-Quality (issue 5, M-7.1): the labelled synthetic set of extensions/dedup/evalset.py (disputes
-reported by 1–4 channels with dirt, repeat callers, group disputes). Thresholds are fitted on
-seed 11 (small grid around the shipped values) and precision / recall / F1 reported on seed 22 —
-targets F1 ≥ 0.97 (same) and ≥ 0.85 (similar).
+Quality (issue 5, M-7.1; issue 19): two labelled synthetic sets written independently of each
+other — extensions/dedup/evalset.py (the tuning set) and extensions/dedup/evalset2.py (the
+held-out set: other wording and structure, anonymised counterparties 某X/XX公司/该公司, templated
+but unrelated complaints, short 110 records, typos, masked phones). Thresholds are fitted on the
+tuning set (seed 11, small grid around the shipped values); precision / recall / F1 are reported on
+both, the targets judged on the held-out set only: same F1 ≥ 0.97, similar precision ≥ 0.85 and
+F1 ≥ 0.85.
 
 Speed, one check: N signatures (default 1,000,000) loaded into PostgreSQL with COPY (cloned from
 a pool of generated records with new keys, days and party hashes), then the check of one new
@@ -106,13 +109,16 @@ def peak_rss_mb() -> float:
 
 # --- quality ------------------------------------------------------------------------------------
 def quality(disputes: int) -> tuple[bool, list[str]]:
-    from extensions.dedup import evalset
+    """Thresholds fitted on the tuning generator (evalset, seed 11); reported on its own seed 22
+    and on the held-out, independently written generator (evalset2, seed 101) — the targets are
+    judged on the held-out set only (issue 19)."""
+    from extensions.dedup import evalset, evalset2
     from extensions.dedup.conf import Conf
 
     fit_recs, fit_labels = evalset.generate(11, disputes)
     best = None
-    for same_t in (0.45, 0.5, 0.55):
-        for sim_t in (0.45, 0.5, 0.55):
+    for same_t in (0.5, 0.55, 0.6):
+        for sim_t in (0.5, 0.55, 0.6):
             if sim_t > same_t:
                 continue
             conf = Conf.from_shipped(same_threshold=same_t, similar_threshold=sim_t)
@@ -121,19 +127,29 @@ def quality(disputes: int) -> tuple[bool, list[str]]:
             if best is None or value > best[0]:
                 best = (value, same_t, sim_t)
     _, same_t, sim_t = best
-    recs, labels = evalset.generate(22, disputes)
-    t = time.monotonic()
-    res = evalset.evaluate(evalset.predict(recs, Conf.from_shipped(same_threshold=same_t, similar_threshold=sim_t)), labels)
-    secs = time.monotonic() - t
-    lines = [f"quality: fitted on seed 11 → same_threshold={same_t}, similar_threshold={sim_t}; "
-             f"reported on seed 22: {len(recs)} records, {len(labels)} labelled pairs ({secs:.1f} s)"]
+    conf = Conf.from_shipped(same_threshold=same_t, similar_threshold=sim_t)
+    lines = [f"quality: thresholds fitted on the tuning set (evalset seed 11) → same_threshold={same_t}, "
+             f"similar_threshold={sim_t}"]
     ok = True
-    for verdict, target in (("same", 0.97), ("similar", 0.85)):
-        r = res[verdict]
-        passed = r["f1"] >= target
-        ok &= passed
-        lines.append(f"  {verdict:8s} P={r['precision']:.3f} R={r['recall']:.3f} F1={r['f1']:.3f} "
-                     f"(target ≥ {target}) {'PASS' if passed else 'FAIL'}  true={r['true']} predicted={r['predicted']}")
+    for name, module, seed, judged in (("tuning generator, seed 22", evalset, 22, False),
+                                       ("held-out generator (evalset2), seed 101", evalset2, 101, True)):
+        recs, labels = module.generate(seed, disputes)
+        t = time.monotonic()
+        res = evalset.evaluate(evalset.predict(recs, conf), labels)
+        secs = time.monotonic() - t
+        lines.append(f"  {name}: {len(recs)} records, {len(labels)} labelled pairs ({secs:.1f} s)"
+                     + ("" if judged else " — for comparison, not judged"))
+        targets = (("same", "f1", 0.97), ("similar", "precision", 0.85), ("similar", "f1", 0.85))
+        for verdict in ("same", "similar"):
+            r = res[verdict]
+            verdicts = [(m, t_) for v, m, t_ in targets if v == verdict]
+            passed = all(r[m] >= t_ for m, t_ in verdicts)
+            if judged:
+                ok &= passed
+            target = ", ".join(f"{'P' if m == 'precision' else 'F1'} ≥ {t_}" for m, t_ in verdicts)
+            lines.append(f"    {verdict:8s} P={r['precision']:.3f} R={r['recall']:.3f} F1={r['f1']:.3f} "
+                         f"true={r['true']} predicted={r['predicted']}"
+                         + (f"  (target {target}) {'PASS' if passed else 'FAIL'}" if judged else ""))
     return ok, lines
 
 
