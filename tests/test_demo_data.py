@@ -8,14 +8,15 @@ from django.core.management import call_command
 from lowcode.fieldtypes import id_number_checksum_ok
 
 
-def test_seeding_twice_creates_nothing_twice(metadata, settings):
+def test_seeding_twice_creates_nothing_twice(metadata, settings, django_capture_on_commit_callbacks):
     settings.DEBUG = True
     from accounts.models import User
     from cases.models import Case, Party
     from orgs.models import Organization, Region
 
     out = StringIO()
-    call_command("seed_demo", cases=40, stdout=out)
+    with django_capture_on_commit_callbacks(execute=True):  # the ingest's hooks run after commit
+        call_command("seed_demo", cases=40, stdout=out)
     counts = (Region.objects.count(), Organization.objects.count(), User.objects.count(),
               Case.objects.count(), Party.objects.count())
     headline = demo_headline_counts()
