@@ -38,11 +38,13 @@ NOT_REGION_DATA = {
     "thirdparty.OrgProfile": "第三方组织资料：按组织（tests/test_thirdparty_matrix.py 的指纹含它）",
     "library.QACategory": "基层减负问答分类：全区共享（区级维护）",
     "library.QAEntry": "基层减负问答：全区共享（区级维护，Excel 导入导出）",
-    "library.QACategory": "基层减负问答分类：全区共享（区级维护）",
-    "library.QAEntry": "基层减负问答：全区共享（区级维护，Excel 导入导出）",
     "assessment.Indicator": "考核指标（元数据）",
     "assessment.Snapshot": "考核快照的期间与所用指标：全区一份（各对象的结果行 SnapshotRow 按区域路径）",
     "assessment.RecomputeLog": "已关闭期间的重算记录：随快照，全区一份",
+    "integrations.ExternalSystem": "外部系统配置与状态：全区一份（区级管理员配置）",
+    "integrations.ExternalOrg": "政钉组织树的同步副本：全区一份",
+    "integrations.SyncRun": "政钉同步记录：按外部系统",
+    "integrations.ExternalAccount": "外部账号绑定：按账号（绑定不授予任何权限；不能绑定三员与超级管理员）",
 }
 # never a step of a path: their own region is not the row's (a user's, an organisation's …)
 SKIP_THROUGH = {"accounts.User", "orgs.Region", "orgs.Organization", "contenttypes.ContentType", "auth.Group",
