@@ -237,3 +237,82 @@ def test_a_person_does_not_inherit_orange_from_an_overdue_case(make_case):
     party.evaluate_persons(report.persons)
     w = PartyWarning.objects.get(name="韩梅")
     assert w.level == "orange" and "提级或调解失败 1 件" in "；".join(w.reasons)
+
+
+# --- staff feedback and the calibration report -----------------------------------------------------
+@pytest.mark.django_db
+def test_dedup_feedback_reports_precision_per_verdict_kind_and_channel_pair(tmp_path):
+    import json
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+    from io import StringIO
+
+    from extensions.dedup.models import Pair
+
+    for i, status in enumerate(("confirmed", "confirmed", "confirmed", "rejected")):
+        Pair.objects.create(a_key=f"odr:{i}", b_key=f"police110:{i}", verdict="same", score=0.8, reasons=[], status=status)
+    Pair.objects.create(a_key="jczz:1", b_key="minhu:1", verdict="similar", score=0.7, status="rejected",
+                        reasons=["同案不同人", "共同锚点：同一楼栋/门牌"])
+    Pair.objects.create(a_key="jczz:2", b_key="minhu:2", verdict="similar", score=0.7, status="proposed",
+                        reasons=["同案不同人"])  # not decided: no label
+    out = StringIO()
+    labels = tmp_path / "labels.jsonl"
+    call_command("dedup_feedback", "--labels-out", str(labels), stdout=out)
+    text = out.getvalue()
+    assert "同一案件\todr ~ police110\t3\t1\t75.0%" in text
+    assert "同案不同人\tjczz ~ minhu\t0\t1\t0.0%" in text
+    assert len(labels.read_text().splitlines()) == 5
+    out = StringIO()
+    call_command("dedup_feedback", "--format", "json", stdout=out)
+    rows = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert {"kind": "同一案件", "channels": "合计", "confirmed": 3, "rejected": 1, "precision": 0.75} in rows
+    with pytest.raises(CommandError, match="时间格式不对"):
+        call_command("dedup_feedback", "--since", "昨天")
+
+
+@pytest.fixture
+def two_cases(make_case):
+    from extensions.escalation import evaluate
+
+    late = timezone.now() - dt.timedelta(days=40)
+    overdue = make_case(parties=[dict(PERSON)], registered_at=late, deadline=late + dt.timedelta(days=10))
+    quiet = make_case(case_type="labor_wage", parties=[{"name": "李雷", "phone": "13700001111"}],
+                      deadline=timezone.now() + dt.timedelta(days=10))
+    evaluate.evaluate_cases([overdue.pk, quiet.pk])
+    return overdue, quiet
+
+
+@pytest.mark.django_db
+def test_the_calibration_command_shows_colours_by_type_and_a_rule_change(two_cases, tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    out = StringIO()
+    call_command("warning_calibration", "--by", "case_type", stdout=out)
+    text = out.getvalue()
+    assert "全部 2 件" in text and "严重超期 1（50%）" in text
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("- code: long_overdue\n  condition: 超期天数 >= 60\n", encoding="utf-8")
+    out = StringIO()
+    call_command("warning_calibration", "--rules", str(rules), stdout=out)
+    assert "规则修改后变色 1 件" in out.getvalue()
+    rules.write_text("- code: long_overdue\n  condition: 不存在的事实 >= 60\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="规则 long_overdue"):
+        call_command("warning_calibration", "--rules", str(rules))
+
+
+@pytest.mark.django_db
+def test_the_calibration_page_compares_a_pasted_rule_change(two_cases, client_for):
+    from django.urls import reverse
+
+    c = client_for("demo_district")
+    url = reverse("admin:escalation_casewarning_calibration")
+    page = c.get(url).content.decode()
+    assert "预警校准报告" in page and "严重超期" in page
+    page = c.post(url, {"rules": "- code: long_overdue\n  condition: 超期天数 >= 60\n"}).content.decode()
+    assert "规则修改后变色 1 件" in page
+    page = c.post(url, {"rules": "- [不是规则"}).content.decode()
+    assert "YAML 格式错误" in page or "应为规则或参数的列表" in page
