@@ -80,7 +80,7 @@ def test_h5_case_search_and_qa_on_a_phone(demo_world, live_server, e2e_browser, 
     phone.goto(f"{base}/h5/assist/")
     with phone.expect_navigation():
         phone.get_by_role("link", name="基层减负问答 ›").click()
-    phone.fill("input[name=q]", "台账太多了")
+    phone.fill("input[name=q]", "台账清单")
     with phone.expect_navigation():
         phone.get_by_role("button", name="搜索").click()
     answer = phone.locator("#qa-results .h5-qa").first
