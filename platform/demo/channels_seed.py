@@ -124,4 +124,6 @@ def evaluate_warnings(full: bool = True) -> dict:
     if full:
         call_command("evaluate_warnings", "--no-notify", stdout=StringIO())
     CaseWarning = apps.get_model("escalation", "CaseWarning")
-    return dict(CaseWarning.objects.values_list("level").annotate(n=Count("pk")).values_list("level", "n"))
+    labels = dict(apps.get_model("escalation", "WarningLevel").objects.values_list("key", "label"))
+    counts = CaseWarning.objects.values_list("level").annotate(n=Count("pk")).values_list("level", "n")
+    return {labels.get(level, level): n for level, n in counts}  # 红色预警 16, not red 16

@@ -129,10 +129,14 @@ def seed_cases(count: int, seed: int = 20261125) -> int:
             draft = synthetic.case_draft(rng, rng.choice(types), place)
             if draft.case_type == "labor_wage":  # stored encrypted by the model's save (lowcode.sensitive)
                 draft.extra["wage_account"] = demo_account(draft.title)
-            when = now - dt.timedelta(days=rng.randint(0, 365), minutes=rng.randint(0, 1440))
+            status = rng.choice(statuses)
+            # closed cases spread over the year (the analysis trends); open ones are recent, so only
+            # a few are past their time limit instead of most of them by months
+            span = 365 if status in ("mediated", "archived") else 45
+            when = now - dt.timedelta(days=rng.randint(0, span), minutes=rng.randint(0, 1440))
             case = Case(
                 title=draft.title, description=draft.description, case_type=draft.case_type,
-                mediation_type=rng.choice(mediation_types), status=rng.choice(statuses),
+                mediation_type=rng.choice(mediation_types), status=status,
                 party_count=draft.party_count, address=synthetic.address(rng, place),
                 occurred_at=when - dt.timedelta(days=rng.randint(0, 10)), registered_at=when,
                 region=region, registrant=registrants.get(region.pk, fallback),
