@@ -78,6 +78,18 @@ def fresh_security_policy():
     policy.clear_cache()
 
 
+@pytest.fixture(autouse=True)
+def fresh_warning_configuration():
+    """The warning configuration is cached per metadata version in each process
+    (extensions.escalation.subscribers); a test's rules, rolled back with its transaction, must
+    not reach the next test through that cache."""
+    from extensions.escalation import subscribers
+
+    subscribers._config_cache = None
+    yield
+    subscribers._config_cache = None
+
+
 def mark_second_factor_passed(client, user) -> None:
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice

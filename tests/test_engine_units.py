@@ -69,7 +69,9 @@ def test_metadata_cost_per_request_does_not_grow_with_metadata_records(client_fo
     def queries():
         with CaptureQueriesContext(connection) as ctx:
             assert c.get("/admin/cases/case/?case_type=neighbor").status_code == 200
-        return len(ctx.captured_queries)
+        # the session row is rewritten at most once a minute (ops.middleware): not metadata's cost
+        return len([q for q in ctx.captured_queries
+                    if "django_session" not in q["sql"] and "SAVEPOINT" not in q["sql"]])
 
     baseline = queries()
     bulk = Dictionary.objects.create(code="bulk", name="批量")

@@ -15,6 +15,10 @@ from extensions.escalation.models import CaseWarning, KeyPerson, WarningLevel, W
 RULES = "/admin/escalation/warningrule/"
 
 
+# the key-person page's 走访 inline (library/keywork, issue #15), posted empty
+NO_VISITS = {"visits-TOTAL_FORMS": "0", "visits-INITIAL_FORMS": "0", "visits-MIN_NUM_FORMS": "0",
+             "visits-MAX_NUM_FORMS": "1000"}
+
 def form_data(obj, **changes) -> dict:
     data = {name: getattr(obj, name) for name in obj.META_FIELDS}
     data.update(changes)
@@ -194,7 +198,8 @@ def test_a_mediator_registers_a_key_person_and_the_case_turns_red(make_case, cli
         "name": "李四", "id_number": "330102199001011237", "phone": "", "reason": "多次扬言报复",
         "region": hubin.pk, "active": "on",
         "logs-TOTAL_FORMS": "1", "logs-INITIAL_FORMS": "0", "logs-MIN_NUM_FORMS": "0", "logs-MAX_NUM_FORMS": "1000",
-        "logs-0-occurred_at_0": "2026-11-20", "logs-0-occurred_at_1": "09:00:00", "logs-0-content": "上门走访，情绪稳定"})
+        "logs-0-occurred_at_0": "2026-11-20", "logs-0-occurred_at_1": "09:00:00", "logs-0-content": "上门走访，情绪稳定",
+        **NO_VISITS})
     assert with_capture.status_code == 302
     kp = KeyPerson.objects.get(name="李四")
     assert kp.logs.get().content == "上门走访，情绪稳定" and kp.created_by.username == "demo_mediator"
@@ -211,7 +216,7 @@ def test_the_key_person_screen_masks_and_keeps_the_stored_number(make_case, clie
     response = c.post(f"/admin/escalation/keyperson/{kp.pk}/change/", {
         "name": "李四", "id_number": "3301**********1237", "phone": "", "reason": "缠访（已稳控）",
         "region": hubin.pk, "active": "on", "logs-TOTAL_FORMS": "0", "logs-INITIAL_FORMS": "0",
-        "logs-MIN_NUM_FORMS": "0", "logs-MAX_NUM_FORMS": "1000"})
+        "logs-MIN_NUM_FORMS": "0", "logs-MAX_NUM_FORMS": "1000", **NO_VISITS})
     assert response.status_code == 302
     kp.refresh_from_db()
     assert kp.id_number == "330102199001011237" and kp.reason == "缠访（已稳控）"

@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
@@ -234,6 +234,11 @@ class MetaModelAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def changelist_view(self, request, extra_context=None):
         _request_var.set(request)
+        if request.method == "POST" and not all(
+                v.isdigit() for v in request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)):
+            # the action buttons of a detail page post here too: a forged id is refused, not a 500
+            messages.error(request, "所选记录无效，未执行任何操作。")
+            return HttpResponseRedirect(request.get_full_path())
         response = super().changelist_view(request, extra_context)
         cl = getattr(response, "context_data", {}).get("cl") if hasattr(response, "context_data") else None
         if cl is not None:
