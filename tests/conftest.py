@@ -27,13 +27,81 @@ def pytest_collection_modifyitems(config, items):
         items[:] = keep
 
 
-@pytest.fixture
-def metadata(db):
-    from lowcode import registry
+# --- the shipped metadata and the demo district, built once per test database ----------------
+# Seeding them costs about two seconds; done for each of ~1,000 tests it was a third of CI. They
+# are committed once when the test database is created, and every test's transaction rolls back
+# its own changes. A transactional test (live server, row locks) ends with a flush that empties
+# every table, so the seed is committed again after it (pytest_runtest_teardown below), and the
+# fixtures below seed inside the test as a fallback.
+
+def _metadata_present() -> bool:
+    from lowcode.models import FieldDef
+
+    return FieldDef.objects.exists()
+
+
+def _seed_metadata() -> None:
     from lowcode.apps import ENGINE_KINDS
     from lowcode.serialization import load_metadata
 
     load_metadata([*ENGINE_KINDS, "channels"])  # the channels are the 事件来源 dictionary's items
+
+
+def _world_present() -> bool:
+    from accounts.models import User
+
+    return User.objects.filter(username="demo_district").exists()
+
+
+def _seed_world() -> dict:
+    from demo import seeding
+
+    regions = seeding.ensure_regions()
+    seeding.ensure_organizations(regions)
+    seeding.ensure_users(DEMO_PASSWORD)
+    return regions
+
+
+def _seed_everything() -> None:
+    from lowcode import registry
+
+    if not _metadata_present():
+        _seed_metadata()
+    if not _world_present():
+        _seed_world()
+    registry.clear_cache()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        _seed_everything()
+
+
+def _is_transactional(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    names = getattr(item, "fixturenames", ())
+    return bool((marker and marker.kwargs.get("transaction")) or "transactional_db" in names
+                or "live_server" in names)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    yield
+    # after the flush that ended a transactional test: seed again for the tests that follow
+    if _is_transactional(item) and nextitem is not None and "db" in getattr(nextitem, "fixturenames", ()):
+        from pytest_django.plugin import blocking_manager_key
+
+        with item.config.stash[blocking_manager_key].unblock():
+            _seed_everything()
+
+
+@pytest.fixture
+def metadata(db):
+    from lowcode import registry
+
+    if not _metadata_present():
+        _seed_metadata()
     registry.clear_cache()
     return registry
 
@@ -41,12 +109,11 @@ def metadata(db):
 @pytest.fixture
 def world(metadata):
     """Regions (示范区 › 4 streets › communities › grids), organisations, roles, demo users."""
-    from demo import seeding
+    from orgs.models import Region
 
-    regions = seeding.ensure_regions()
-    seeding.ensure_organizations(regions)
-    seeding.ensure_users(DEMO_PASSWORD)
-    return regions
+    if not _world_present():
+        return _seed_world()
+    return {r.code: r for r in Region.objects.all()}
 
 
 @pytest.fixture(autouse=True)

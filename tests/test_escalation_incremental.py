@@ -91,8 +91,12 @@ def test_a_case_turning_red_moves_its_people_only(world, django_capture_on_commi
     from cases.models import MediationLog
     from extensions.escalation.models import WarningRule
 
-    # the shipped 涉红色预警案件 party rule is off (issue 19: no contagion); a site may enable it
-    WarningRule.objects.filter(code="party_red_case").update(enabled=True)
+    # the shipped 涉红色预警案件 party rule is off (issue 19: no contagion); a site may enable it —
+    # saved as the rule screen saves it, and applied to everyone by the next daily run
+    rule = WarningRule.objects.get(code="party_red_case")
+    rule.enabled = True
+    rule.save()
+    evaluate.evaluate_all(notify=False)
     with django_capture_on_commit_callbacks(execute=True):
         MediationLog.objects.create(case=world["both"], content="一方扬言要持刀报复")
     assert CaseWarning.objects.get(pk=world["both"].pk).level == "red"
