@@ -316,3 +316,5 @@ def test_the_calibration_page_compares_a_pasted_rule_change(two_cases, client_fo
     assert "规则修改后变色 1 件" in page
     page = c.post(url, {"rules": "- [不是规则"}).content.decode()
     assert "YAML 格式错误" in page or "应为规则或参数的列表" in page
+    page = c.post(url, {"rules": "  "}).content.decode()
+    assert "请先粘贴修改后的规则或参数" in page  # an empty comparison says why nothing changed

@@ -20,7 +20,9 @@ def calibration_view(model_admin, request):
         text = request.POST.get("rules", "")
         if len(text) > MAX_YAML:
             error = f"内容过长（最多 {MAX_YAML} 个字符）"
-        elif text.strip():
+        elif not text.strip():
+            error = "请先粘贴修改后的规则或参数（YAML），再对比修改前后"
+        else:
             try:
                 replace = calibration.rules_from_yaml(text)
             except ValueError as exc:
