@@ -68,7 +68,10 @@ def test_demo_prints_second_factor_keys_and_the_printed_key_logs_in(metadata, se
     from django.core.management.base import CommandError
     from django.test import Client
 
+    from accounts.models import User
+
     settings.DEBUG = True
+    User.objects.filter(username__startswith="demo_").delete()  # as on a fresh installation
     out = StringIO()
     call_command("seed_demo", cases=5, stdout=out)
     text = out.getvalue()

@@ -136,6 +136,7 @@ def test_channels_migrated_without_a_snapshot_become_shipped_and_a_renamed_one_i
     from clues.models import Channel
 
     # rows as the migration leaves them: origin "site", no snapshot; the district renamed one
+    Channel.objects.all().delete()
     Channel.objects.create(key="odr", name="在线矛盾纠纷多元化解平台", kind="case", sort=70)
     Channel.objects.create(key="minhu", name="民呼我为（本区）", kind="event", sort=30)
     release.edit("channels.yaml", _rows_by("key", odr={"sort": 75}, minhu={"sort": 35}))

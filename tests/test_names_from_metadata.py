@@ -55,8 +55,11 @@ def test_a_module_of_an_unregistered_name_is_not_used_as_an_adapter(db, monkeypa
     from clues.sources.base import Adapter
     from clues.sources.hotline12345 import ADAPTER
 
+    from clues.models import Channel
+
+    Channel.objects.all().delete()  # no channel registry loaded on this database
     monkeypatch.setattr(sources, "_cache", {})
-    plain = adapter_for("hotline12345")  # no channel registry loaded on this database
+    plain = adapter_for("hotline12345")
     assert type(plain) is Adapter and plain is not ADAPTER
 
 

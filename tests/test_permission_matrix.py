@@ -115,6 +115,7 @@ OWN_REFUSED = {
     "admin:dispatch_dispatchorder_evaluate": ("*", "评价：只接受 POST（GET 为 404）"),
     "admin:notices_notice_": ("*", "消息按收件人：同一区域里别人的消息也看不到（本人的消息见 h5/消息中心）"),
     "h5/messages/<int:pk>/": ("*", "同上：消息按收件人"),
+    "api/v1/": ("*", "对外接口（一单位一平台）：只认已登记外部系统的签名请求，登录会话一律 401（tests/test_api.py）"),
 }
 OWN_WITHOUT_TEXT = {
     "/history/": ("*", "变更历史：列出谁在何时改了什么，不重复对象的正文"),

@@ -62,6 +62,10 @@ def test_every_rights_page_is_probed(db):
     assert not unfilled, "这些可能修改权限的页面无法生成探测 URL（在 _fill 中补上参数）：\n" + "\n".join(unfilled)
 
 
+# parameters that are not object ids: a value the URL accepts
+PROBE_VALUES = {"dimension": "mediator"}  # assessment/<dimension>/: 调解员 rankings
+
+
 def _fill(p, actor):
     """The URL of pattern ``p`` with its ids filled (the actor's own user for user pages; else
     the first row of the admin model), or None."""
@@ -69,6 +73,9 @@ def _fill(p, actor):
 
     values = []
     for name in p.params:
+        if name in PROBE_VALUES:
+            values.append(PROBE_VALUES[name])
+            continue
         if name not in ("object_id", "id", "pk"):
             return None
         m = re.match(r"admin/(\w+)/(\w+)/", p.route)

@@ -77,9 +77,11 @@ def test_the_apps_fill_the_case_screens_in_the_documented_order():
     from cases import referrals
     from extensions.dedup import panels as dedup_panels
     from extensions.escalation import caselist, panels, workbench
+    from library import panels as library_panels
 
     assert slots.items("cases.workbench_panels") == [referrals.workbench_panel, workbench.panel]
-    assert slots.items("cases.detail_panels") == [dedup_panels.case_panel, panels.case_blocks]
+    assert slots.items("cases.detail_panels") == [dedup_panels.case_panel, panels.case_blocks,
+                                                  library_panels.case_panels]
     assert slots.items("clues.detail_panels") == [dedup_panels.clue_panel]
     assert slots.items("cases.list_columns") == [caselist.warning_column]
     assert slots.items("cases.list_filters") == [caselist.CaseWarningFilter]
@@ -99,8 +101,10 @@ def test_a_workbench_card_filled_in_a_test_appears_on_the_workbench(world, clien
     assert page.index("测试卡片") > page.index('id="workbench-warnings"')  # after the 升级预警 card (order 20)
 
 
-def test_a_detail_panel_and_a_list_column_filled_in_a_test_appear_on_the_case_screens(make_case, client_for):
-    case = make_case(title="扩展位测试案件")
+def test_a_detail_panel_and_a_list_column_filled_in_a_test_appear_on_the_case_screens(
+        make_case, client_for, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):  # evaluated as a save is: 升级预警 has a row
+        case = make_case(title="扩展位测试案件")
 
     def panel(request, obj):
         return [("测试区块", ["案件编号"], [[obj.exchange_id]])]

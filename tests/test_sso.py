@@ -102,8 +102,8 @@ def test_oauth2_maps_to_an_existing_account_and_grants_nothing(db):
     from accounts.models import User
     from integrations.models import ExternalAccount, ExternalSystem
 
-    street = User.objects.create(username="demo_street")  # no world needed: a plain account with one role
-    street.groups.add(Group.objects.create(name="街道管理员"))
+    street = User.objects.create(username="sso_street")  # a plain account with one role
+    street.groups.add(Group.objects.create(name="单点登录测试角色"))
     groups = set(street.groups.values_list("pk", flat=True))
     with FakeOAuth2(user={"sub": "ywtg-42", "name": "一网通管用户"}) as fake:
         system = ExternalSystem.objects.create(code="ywtg", name="一网通管", kind="oauth2", end="pc", enabled=True,
@@ -120,7 +120,7 @@ def test_oauth2_maps_to_an_existing_account_and_grants_nothing(db):
         start = c.get("/integrations/sso/ywtg/")
         callback = urlsplit(requests.get(start["Location"], allow_redirects=False, timeout=5).headers["Location"])
         resp = c.get(callback.path, parse_qs(callback.query))
-        assert resp.status_code == 302 and resp["Location"] == "/admin/" and session_user(c) == "demo_street"
+        assert resp.status_code == 302 and resp["Location"] == "/admin/" and session_user(c) == "sso_street"
         assert set(street.groups.values_list("pk", flat=True)) == groups
         system.refresh_from_db()
         assert system.success_count >= 1

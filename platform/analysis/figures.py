@@ -12,6 +12,7 @@ from django.db.models import Count, F, Q, Sum
 from django.db.models.fields.json import KT
 from django.utils import timezone
 
+from accounts import roles
 from analysis import sources
 from analysis.derive import AGE_BANDS, SEX_LABELS
 from analysis.filters import FilterError, Filters
@@ -314,7 +315,7 @@ def communities(f: Filters) -> dict:
         if status in s["open"]:
             st["open"] += n
     mediators = Counter()
-    for path in User.objects.filter(is_active=True, groups__name="社区调解员", region__isnull=False).values_list(
+    for path in User.objects.filter(roles.holders("mediator"), is_active=True, region__isnull=False).distinct().values_list(
             "region__path", flat=True):
         key = next((p for p in comms if path.startswith(p)), None)
         if key:
