@@ -495,7 +495,7 @@ def test_statement_period_excludes_cases_completed_outside_it(tp_world, client_f
         order = _complete(tp_world["own"])
     order.refresh_from_db()
     c = client_for("demo_tp_admin")
-    done = order.completed_at.date()
+    done = timezone.localdate(order.completed_at)  # the date a user picks is local (UTC+8)
     page = html(c.get(f"/tp/statements/?start={done}&end={done}"))
     assert order.number in page
     page = html(c.get(f"/tp/statements/?start={done - dt.timedelta(days=40)}&end={done - dt.timedelta(days=10)}"))

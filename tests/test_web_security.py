@@ -53,8 +53,13 @@ def csp_directives(response) -> dict[str, list[str]]:
     return out
 
 
+DATA_BLOCK = re.compile(r"""\btype\s*=\s*["']?application/(ld\+)?json""", re.I)
+
+
 def inline_scripts(html: str) -> list[str]:
-    return [body for attrs, body in SCRIPT_RE.findall(html) if "src=" not in attrs]
+    """Inline code the browser would run. A JSON data block (Django's json_script) is never run,
+    and CSP does not govern it; its content is escaped by json_script itself."""
+    return [body for attrs, body in SCRIPT_RE.findall(html) if "src=" not in attrs and not DATA_BLOCK.search(attrs)]
 
 
 def sha256_source(body: str) -> str:

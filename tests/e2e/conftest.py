@@ -175,7 +175,7 @@ def browser_context(e2e_browser):
 
 
 # --- shared by the tests: the demo world, screenshots, logging in ------------------------------
-PASSWORD = "Mdtj@demo2026-e2e"
+PASSWORD = "Mdtj@test-2026"  # tests/conftest.py DEMO_PASSWORD: the users seeded with the test database
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 

@@ -84,7 +84,10 @@ def test_business_admin_adds_field_and_mediator_uses_it(demo_world, live_server,
     steps.shot("case-add-labor-form")
 
     # required fields of the case and one party, but not the new field
-    page.select_option("select[name=region]", label="湖滨社区")
+    from orgs.models import Region
+
+    # the region picker shows a tree (labels indented by level): chosen by the option's value
+    page.select_option("select[name=region]", value=str(Region.objects.get(name="湖滨社区").pk))
     page.fill("[name=party_count]", "1")
     id_number = gb11643_id_number("33010619850612301")
     page.select_option("select[name='parties-0-role']", label="申请人")
