@@ -1,6 +1,7 @@
 """Screens: 重复线索清单 (pairs, with filters and confirm / reject), 一件事档案 (with 移出), and
 重复研判参数 (settings with a 试算 preview before saving). Row scope: a pair is listed only when
-the user may see both of its records."""
+the user may see both of its records (below the district: ``Pair.scope_path``, their common
+region)."""
 from __future__ import annotations
 
 from django import forms
@@ -110,10 +111,19 @@ class PairAdmin(ScopedAdminMixin, admin.ModelAdmin):
     fields = readonly_fields
 
     def get_queryset(self, request):
+        from accounts.scope import region_prefix
+        from clues.actions import is_district_level
+
         qs = super().get_queryset(request)
-        if sees_every_record(request.user):
+        user = request.user
+        if sees_every_record(user):
             return qs
-        keys = visible_signatures(request.user).values("key")
+        prefix = region_prefix(user)
+        if prefix and not is_district_level(user):
+            # both records are inside the prefix ⇔ their common region path is (unlocated clues are
+            # the district's, their pairs' scope is ""): one indexed prefix match, no IN (issue 18)
+            return qs.filter(scope_path__startswith=prefix)
+        keys = visible_signatures(user).values("key")
         return qs.filter(a_key__in=keys, b_key__in=keys)
 
     def get_changelist_instance(self, request):

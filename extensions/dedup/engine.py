@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from extensions.dedup import features, records, score
 from extensions.dedup.conf import Conf, get_settings
-from extensions.dedup.models import Block, Pair, Signature
+from extensions.dedup.models import COMMON_PATH_SQL, Block, Pair, Signature, common_path
 
 logger = logging.getLogger(__name__)
 
@@ -40,10 +40,15 @@ def _sig_row(sig: dict) -> Signature:
     return Signature(**{k: v for k, v in sig.items() if k != "id"}, updated_at=timezone.now())
 
 
-def store_signatures(sigs: list[dict]) -> dict[str, int]:
-    """Replace the signatures (and their blocks) of these records; returns key → signature id."""
+def store_signatures(sigs: list[dict], moved: set | None = None) -> dict[str, int]:
+    """Replace the signatures (and their blocks) of these records; returns key → signature id.
+    ``moved`` receives the keys whose region path changed (their pairs' scope must follow)."""
     keys = [s["key"] for s in sigs]
-    old = list(Signature.objects.filter(key__in=keys).values_list("id", flat=True))
+    held = list(Signature.objects.filter(key__in=keys).values_list("id", "key", "region_path"))
+    old = [i for i, _, _ in held]
+    if moved is not None:
+        new = {s["key"]: s["region_path"] or "" for s in sigs}
+        moved.update(k for _, k, path in held if new.get(k, "") != path)
     if old:
         Block.objects.filter(sig_id__in=old).delete()
         Signature.objects.filter(id__in=old).delete()
@@ -167,10 +172,29 @@ def score_against(sig: dict, cands: dict[int, dict], conf: Conf) -> dict[tuple[s
     return out
 
 
-def write_pairs(found: dict[tuple[str, str], tuple], touched: set[str]) -> None:
+def region_paths(keys) -> dict[str, str]:
+    """key → region path of the stored signatures."""
+    keys, out = list(keys), {}
+    for i in range(0, len(keys), 2000):
+        out.update(Signature.objects.filter(key__in=keys[i:i + 2000]).values_list("key", "region_path"))
+    return out
+
+
+def _scopes(pairs, regions: dict | None) -> dict[tuple[str, str], str]:
+    """(a, b) → scope path; regions missing from ``regions`` are read from the signatures."""
+    regions = dict(regions or {})
+    missing = {k for ab in pairs for k in ab if k not in regions}
+    if missing:
+        regions.update(region_paths(missing))
+    return {(a, b): common_path(regions.get(a) or "", regions.get(b) or "") for a, b in pairs}
+
+
+def write_pairs(found: dict[tuple[str, str], tuple], touched: set[str], regions: dict | None = None) -> None:
     """Upsert ``found``; proposed pairs of ``touched`` keys that were not found again go away.
-    Decided pairs (confirmed / rejected) keep their verdict and status."""
+    Decided pairs (confirmed / rejected) keep their verdict and status. ``regions``: key → region
+    path of the records at hand (others are read)."""
     now = timezone.now()
+    scopes = _scopes(found, regions)
     existing = {}
     tl = list(touched)
     for i in range(0, len(tl), 500):
@@ -181,12 +205,15 @@ def write_pairs(found: dict[tuple[str, str], tuple], touched: set[str]) -> None:
     for (a, b), (verdict, value, reasons) in found.items():
         p = existing.pop((a, b), None)
         if p is None:
-            create.append(Pair(a_key=a, b_key=b, verdict=verdict, score=value, reasons=reasons, updated_at=now))
+            create.append(Pair(a_key=a, b_key=b, verdict=verdict, score=value, reasons=reasons, updated_at=now,
+                               scope_path=scopes[(a, b)]))
         elif p.status == "proposed":
             p.verdict, p.score, p.reasons, p.updated_at = verdict, value, reasons, now
+            p.scope_path = scopes[(a, b)]
             update.append(p)
         elif p.status == "confirmed" and p.verdict == verdict:
             p.score, p.reasons, p.updated_at = value, reasons, now
+            p.scope_path = scopes[(a, b)]
             update.append(p)
     for (a, b), p in existing.items():
         if p.status == "proposed":
@@ -197,46 +224,96 @@ def write_pairs(found: dict[tuple[str, str], tuple], touched: set[str]) -> None:
         if update:
             _update_pairs(update)
         if create:
-            insert_pairs({(p.a_key, p.b_key): (p.verdict, p.score, p.reasons) for p in create})
+            insert_pairs({(p.a_key, p.b_key): (p.verdict, p.score, p.reasons) for p in create},
+                         scopes={(p.a_key, p.b_key): p.scope_path for p in create})
 
 
 def _update_pairs(update: list[Pair]) -> None:
     """Set verdict / score / reasons of held pairs (PostgreSQL: COPY + one UPDATE … FROM; Django's
     bulk_update built a CASE per row — measured 4 s of the 7.6 s re-check of 1,000 records)."""
     if connection.vendor != "postgresql":
-        Pair.objects.bulk_update(update, ["verdict", "score", "reasons", "updated_at"], batch_size=1000)
+        Pair.objects.bulk_update(update, ["verdict", "score", "reasons", "updated_at", "scope_path"], batch_size=1000)
         return
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute("CREATE TEMPORARY TABLE IF NOT EXISTS dedup_pair_up (id bigint, verdict varchar(8), "
-                    "score double precision, reasons jsonb, updated_at timestamptz) ON COMMIT DELETE ROWS")
+                    "score double precision, reasons jsonb, updated_at timestamptz, scope_path varchar(255)) "
+                    "ON COMMIT DELETE ROWS")
         cur.execute("TRUNCATE dedup_pair_up")  # no commit between two calls inside one transaction
-        with cur.cursor.copy("COPY dedup_pair_up (id, verdict, score, reasons, updated_at) FROM STDIN") as cp:
+        with cur.cursor.copy("COPY dedup_pair_up (id, verdict, score, reasons, updated_at, scope_path) "
+                             "FROM STDIN") as cp:
             for p in update:
-                cp.write_row((p.pk, p.verdict, p.score, json.dumps(p.reasons, ensure_ascii=False), p.updated_at))
+                cp.write_row((p.pk, p.verdict, p.score, json.dumps(p.reasons, ensure_ascii=False), p.updated_at,
+                              p.scope_path))
         cur.execute(f"UPDATE {Pair._meta.db_table} p SET verdict = u.verdict, score = u.score, reasons = u.reasons, "
-                    f"updated_at = u.updated_at FROM dedup_pair_up u WHERE p.id = u.id")
+                    f"updated_at = u.updated_at, scope_path = u.scope_path FROM dedup_pair_up u WHERE p.id = u.id")
 
 
-def insert_pairs(found: dict) -> None:
+def insert_pairs(found: dict, regions: dict | None = None, scopes: dict | None = None) -> None:
     """New proposed pairs; a pair already held (confirmed / rejected by staff) stays as it is.
     PostgreSQL: COPY into a temporary table + INSERT … ON CONFLICT DO NOTHING (Django's bulk
-    insert quoted the reasons arrays in Python: measured 2.6 s per 6,600 pairs)."""
+    insert quoted the reasons arrays in Python: measured 2.6 s per 6,600 pairs). Scope: from
+    ``scopes`` ((a, b) → path), else from ``regions`` (key → region path) and the signatures."""
     now = timezone.now()
+    if scopes is None:
+        scopes = _scopes(found, regions)
     if connection.vendor != "postgresql":
-        Pair.objects.bulk_create([Pair(a_key=a, b_key=b, verdict=v, score=s, reasons=r, updated_at=now)
+        Pair.objects.bulk_create([Pair(a_key=a, b_key=b, verdict=v, score=s, reasons=r, updated_at=now,
+                                       scope_path=scopes[(a, b)])
                                   for (a, b), (v, s, r) in found.items()], batch_size=2000, ignore_conflicts=True)
         return
     t = Pair._meta.db_table
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute("CREATE TEMPORARY TABLE IF NOT EXISTS dedup_pair_in (a_key varchar(100), b_key varchar(100), "
-                    "verdict varchar(8), score double precision, reasons jsonb) ON COMMIT DELETE ROWS")
+                    "verdict varchar(8), score double precision, reasons jsonb, scope_path varchar(255)) "
+                    "ON COMMIT DELETE ROWS")
         cur.execute("TRUNCATE dedup_pair_in")  # no commit between two calls inside one transaction
-        with cur.cursor.copy("COPY dedup_pair_in (a_key, b_key, verdict, score, reasons) FROM STDIN") as cp:
+        with cur.cursor.copy("COPY dedup_pair_in (a_key, b_key, verdict, score, reasons, scope_path) FROM STDIN") as cp:
             for (a, b), (v, s, r) in found.items():
-                cp.write_row((a, b, v, s, json.dumps(r, ensure_ascii=False)))
-        cur.execute(f"INSERT INTO {t} (a_key, b_key, verdict, score, reasons, status, updated_at) "
-                    f"SELECT a_key, b_key, verdict, score, reasons, 'proposed', %s FROM dedup_pair_in "
+                cp.write_row((a, b, v, s, json.dumps(r, ensure_ascii=False), scopes[(a, b)]))
+        cur.execute(f"INSERT INTO {t} (a_key, b_key, verdict, score, reasons, status, updated_at, scope_path) "
+                    f"SELECT a_key, b_key, verdict, score, reasons, 'proposed', %s, scope_path FROM dedup_pair_in "
                     f"ON CONFLICT (a_key, b_key) DO NOTHING", [now])
+
+
+def update_scopes(keys: Iterable[str] | None = None, decided_only: bool = False) -> int:
+    """Recompute ``scope_path`` from the signatures: of the pairs of ``keys`` (records that moved),
+    or of every pair (``decided_only``: of the confirmed / rejected ones, which a rebuild keeps).
+    Returns the pairs changed. A pair whose record has no signature is left as it is."""
+    t, st = Pair._meta.db_table, Signature._meta.db_table
+    keys = None if keys is None else list(keys)
+    if keys is not None and not keys:
+        return 0
+    if connection.vendor == "postgresql":
+        expr = COMMON_PATH_SQL % {"a": "sa.region_path", "b": "sb.region_path"}
+        where, params = [], []
+        if keys is not None:
+            where.append("(p.a_key = ANY(%s) OR p.b_key = ANY(%s))")
+            params += [keys, keys]
+        if decided_only:
+            where.append("p.status <> 'proposed'")
+        with connection.cursor() as cur:
+            cur.execute(f"UPDATE {t} p SET scope_path = s.scope FROM (SELECT p.id, {expr} AS scope FROM {t} p "
+                        f"JOIN {st} sa ON sa.key = p.a_key JOIN {st} sb ON sb.key = p.b_key "
+                        f"{'WHERE ' + ' AND '.join(where) if where else ''}) s "
+                        f"WHERE p.id = s.id AND p.scope_path <> s.scope", params)
+            return cur.rowcount
+    qs = Pair.objects.all()
+    if decided_only:
+        qs = qs.exclude(status="proposed")
+    changed, last = 0, 0
+    while True:  # chunks by id: constant memory
+        part = qs.filter(pk__gt=last)
+        if keys is not None:
+            part = part.filter(Q(a_key__in=keys) | Q(b_key__in=keys))
+        rows = list(part.order_by("pk").values_list("pk", "a_key", "b_key", "scope_path")[:2000])
+        if not rows:
+            return changed
+        last = rows[-1][0]
+        regions = region_paths({k for _, a, b, _ in rows for k in (a, b)})
+        stale = [Pair(pk=pk, scope_path=common_path(regions[a], regions[b])) for pk, a, b, held in rows
+                 if a in regions and b in regions and common_path(regions[a], regions[b]) != held]
+        Pair.objects.bulk_update(stale, ["scope_path"], batch_size=1000)
+        changed += len(stale)
 
 
 
@@ -248,20 +325,27 @@ def refresh(kind: str, ids: Iterable[int], conf: Conf | None = None) -> int:
     if not recs:
         return 0
     sigs = [features.build(r, conf) for r in recs]
+    moved: set[str] = set()
     with transaction.atomic():
-        ids_by_key = store_signatures(sigs)
+        ids_by_key = store_signatures(sigs, moved)
+    regions = {s["key"]: s["region_path"] for s in sigs}
     found = {}
     if connection.vendor == "postgresql":  # one query for the whole chunk
         by_id = {ids_by_key[s["key"]]: s for s in sigs}
         cands = chunk_candidates(by_id, conf)
         loaded = load_signatures({b for bs in cands.values() for b in bs})
+        regions.update({s["key"]: s["region_path"] for s in loaded.values()})
         for a, bs in cands.items():
             found.update(score_against(by_id[a], {b: loaded[b] for b in bs if b in loaded}, conf))
     else:
         for s in sigs:
             cand_ids = candidates(s, conf, self_id=ids_by_key.get(s["key"]))
-            found.update(score_against(s, load_signatures(cand_ids), conf))
-    write_pairs(found, {s["key"] for s in sigs})
+            loaded = load_signatures(cand_ids)
+            regions.update({c["key"]: c["region_path"] for c in loaded.values()})
+            found.update(score_against(s, loaded, conf))
+    write_pairs(found, {s["key"] for s in sigs}, regions)
+    if moved:  # decided pairs not found again keep their row: their scope follows the record
+        update_scopes(moved)
     return len(sigs)
 
 

@@ -168,7 +168,7 @@ def _reset_sequence() -> None:
 # instead of loading and JSON-decoding every candidate from the database again (each signature is
 # a candidate of ~25 others; measured: a third of the pair phase went into those loads).
 STORE_FIELDS = ("id", "key", "day", "case_type", "parties", "places", "address_id", "employers", "amounts",
-                "shingles", "_strong")
+                "shingles", "_strong", "region_path")  # region_path: the pairs' scope
 _store: dict[int, bytes] | None = None
 
 
@@ -244,7 +244,7 @@ def pairs_chunk(task: tuple) -> tuple[int, float, None]:
     found = {}
     for a, bs in cands.items():
         found.update(engine.score_against(sigs[a], {b: sigs[b] for b in bs if b in sigs}, conf))
-    engine.insert_pairs(found)
+    engine.insert_pairs(found, regions={s["key"]: s["region_path"] for s in sigs.values()})
     return len(found), _rss_mb(), None
 
 
@@ -356,6 +356,7 @@ def rebuild(conf: Conf | None = None, chunk: int = 2000, progress: Callable[[str
         t = time.monotonic()
         with _Runner(jobs, conf) as runner:
             pairs = pair_phase(1, last_id, conf, chunk, say, started, runner)
+        engine.update_scopes(decided_only=True)  # kept decided pairs: their records may have moved
         rss.update({f"pairs worker {pid}": v for pid, v in runner.worker_rss.items()})
         t_pairs = time.monotonic() - t
     finally:
