@@ -162,3 +162,19 @@ def test_update_scopes_and_the_rebuild_restore_every_scope(records):
     Pair.objects.filter(status="proposed").update(scope_path="stale/")
     rebuild.rebuild(jobs=1)
     assert {(p.a_key, p.b_key): p.scope_path for p in Pair.objects.all()} == scopes
+
+
+def test_the_migration_backfills_every_scope(records):
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps
+    from django.db import connection
+
+    from extensions.dedup.models import Pair
+
+    expected = dict(Pair.objects.values_list("pk", "scope_path"))
+    Pair.objects.update(scope_path="")
+    migration = importlib.import_module("extensions.dedup.migrations.0003_pair_scope_path")
+    migration.backfill(apps, SimpleNamespace(connection=connection))
+    assert dict(Pair.objects.values_list("pk", "scope_path")) == expected

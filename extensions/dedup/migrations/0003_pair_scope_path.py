@@ -26,7 +26,8 @@ def backfill(apps, schema_editor):
         expr = COMMON_PATH_SQL % {"a": "sa.region_path", "b": "sb.region_path"}
         with conn.cursor() as cur:
             cur.execute(f"UPDATE {t} p SET scope_path = {expr} FROM {st} sa, {st} sb "
-                        f"WHERE sa.key = p.a_key AND sb.key = p.b_key")
+                        f"WHERE sa.key = p.a_key AND sb.key = p.b_key AND sa.region_path <> '' "
+                        f"AND sb.region_path <> ''")
         return
     last = 0
     while True:  # chunks by id: constant memory on any backend
@@ -47,11 +48,17 @@ class Migration(migrations.Migration):
         ('dedup', '0002_list_indexes'),
     ]
 
+    # the index after the backfill: built once instead of maintained row by row (1 M pairs)
     operations = [
         migrations.AddField(
             model_name='pair',
             name='scope_path',
-            field=models.CharField(blank=True, db_index=True, default='', max_length=255, verbose_name='共同区域'),
+            field=models.CharField(blank=True, default='', max_length=255, verbose_name='共同区域'),
         ),
         migrations.RunPython(backfill, migrations.RunPython.noop),
+        migrations.AlterField(
+            model_name='pair',
+            name='scope_path',
+            field=models.CharField(blank=True, db_index=True, default='', max_length=255, verbose_name='共同区域'),
+        ),
     ]
