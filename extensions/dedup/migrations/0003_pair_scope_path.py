@@ -28,6 +28,9 @@ def backfill(apps, schema_editor):
             cur.execute(f"UPDATE {t} p SET scope_path = {expr} FROM {st} sa, {st} sb "
                         f"WHERE sa.key = p.a_key AND sb.key = p.b_key AND sa.region_path <> '' "
                         f"AND sb.region_path <> ''")
+            # planner statistics for the new column now (VACUUM, for index-only counts, cannot run
+            # inside the migration's transaction: autovacuum or the operator does it)
+            cur.execute(f"ANALYZE {t}")
         return
     last = 0
     while True:  # chunks by id: constant memory on any backend
