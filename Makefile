@@ -58,10 +58,10 @@ lint: install
 # The whole suite on SQLite. Browser tests run when Chromium is installed (or are required
 # when E2E_REQUIRED=1, as in CI). DATABASE_URL=postgres://… runs the tests marked backend/postgres
 # on PostgreSQL (ALL_TESTS=1: all of them). TEST_WORKERS processes (pytest-xdist, one test
-# database each, a test file stays on one process); TEST_WORKERS=0 runs in this process.
+# database each; an idle process takes tests from a busy one); TEST_WORKERS=0 runs in this process.
 TEST_WORKERS ?= 2
 test: install lint
-	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 bench: install
 	$(PY) tests/perf/bench.py; a=$$?; $(PY) tests/perf/bench_ingest.py; b=$$?; $(PY) tests/perf/bench_dedup.py; c=$$?; $(PY) tests/perf/bench_thirdparty.py; d=$$?; $(PY) tests/perf/bench_escalation.py; e=$$?; $(PY) tests/perf/bench_warnings_unseen.py; wu=$$?; $(PY) tests/perf/bench_analysis.py; an=$$?; $(PY) tests/perf/bench_library.py; f=$$?; $(PY) tests/perf/bench_dedup_list.py; dl=$$?; $(PY) tests/perf/bench_assessment.py; as=$$?; test $$wu -eq 0 -a $$as -eq 0 -a $$dl -eq 0 -a $$an -eq 0 -a $$a -eq 0 -a $$b -eq 0 -a $$c -eq 0 -a $$d -eq 0 -a $$e -eq 0 -a $$f -eq 0

@@ -72,10 +72,49 @@ def _seed_everything() -> None:
     registry.clear_cache()
 
 
+# Rows the migrations themselves create (task schedules, the audit chain head …), kept as they
+# were when the test database was created: a flush empties them too, and is followed by a restore.
+_MIGRATION_ROWS: list[tuple[type, str]] = []
+
+
+def _migration_rows() -> list[tuple[type, str]]:
+    from django.apps import apps
+    from django.contrib.auth.models import Permission
+    from django.contrib.contenttypes.models import ContentType
+    from django.core import serializers
+
+    out = []
+    for model in apps.get_models():
+        # content types and permissions come back with the flush's post_migrate signal
+        if model in (ContentType, Permission) or not model._meta.managed or model._meta.proxy:
+            continue
+        if model.objects.exists():
+            out.append((model, serializers.serialize("json", model.objects.all())))
+    return out
+
+
+def _restore_migration_rows() -> None:
+    from django.core import serializers
+    from django.db import transaction
+
+    with transaction.atomic():  # foreign keys checked at the end, whatever the order of models
+        for model, data in _MIGRATION_ROWS:
+            if model.objects.exists():  # the flush's post_migrate signal made them again
+                continue
+            for obj in serializers.deserialize("json", data):
+                obj.save()
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
+        _MIGRATION_ROWS[:] = _migration_rows()
         _seed_everything()
+
+
+def _uses_db(item) -> bool:
+    names = getattr(item, "fixturenames", ())
+    return bool(item.get_closest_marker("django_db") or "db" in names or _is_transactional(item))
 
 
 def _is_transactional(item) -> bool:
@@ -89,10 +128,11 @@ def _is_transactional(item) -> bool:
 def pytest_runtest_teardown(item, nextitem):
     yield
     # after the flush that ended a transactional test: seed again for the tests that follow
-    if _is_transactional(item) and nextitem is not None and "db" in getattr(nextitem, "fixturenames", ()):
+    if _is_transactional(item) and nextitem is not None and _uses_db(nextitem):
         from pytest_django.plugin import blocking_manager_key
 
         with item.config.stash[blocking_manager_key].unblock():
+            _restore_migration_rows()
             _seed_everything()
 
 
