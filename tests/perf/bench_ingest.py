@@ -319,7 +319,7 @@ def drain_queue() -> tuple[int, float]:
     t0 = time.perf_counter()
     n = 0
     for row in OrmQ.objects.order_by("id"):
-        task = row.task()
+        task = row.task  # a property: the unpickled package
         func = task["func"]
         (import_string(func) if isinstance(func, str) else func)(*task.get("args", ()), **task.get("kwargs", {}))
         row.delete()
