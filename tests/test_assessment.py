@@ -7,6 +7,8 @@ import datetime as dt
 import io
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from assessment import scoring
@@ -208,6 +210,36 @@ def test_ranking_page_scope_and_drill_down(people, make_case, client_for):
     assert bad.status_code == 200 and "期间格式不正确" in bad.content.decode()
 
 
+def test_ranking_pages_are_ranked_paged_and_scoped_in_the_database(people, make_case, client_for, monkeypatch):
+    from accounts import roles
+    from accounts.models import User
+    from assessment import compute, views
+
+    last = _month(-1)
+    _only([("mediator_success", 1)])
+    c = User.objects.create(username="as_third", display_name="湖滨第二调解员", region=people["hubin"])
+    c.groups.add(roles.group("mediator"))
+    _cases(make_case, people["a"], people["hubin"], _when(last), 4, success=4)  # 100 → rank 1
+    _cases(make_case, people["b"], people["other"], _when(last), 4, success=3)  # 75 → rank 2
+    _cases(make_case, c, people["hubin"], _when(last), 4, success=2)            # 50 → rank 3
+    compute.compute_period(last, ["mediator"])
+    monkeypatch.setattr(views, "PAGE_SIZE", 1)
+    district = client_for("demo_district")
+    pages = [district.get(f"/assessment/mediator/?period={last.key}&page={n}").content.decode() for n in (1, 2, 3)]
+    names = ["湖滨社区调解员", "外街道调解员", "湖滨第二调解员"]
+    for n, page in enumerate(pages):
+        assert names[n] in page and not any(other in page for other in names if other != names[n])
+    mediators = compute.Snapshot.objects.get(dimension="mediator", period_key=last.key).unit_count
+    assert f"共 {mediators} 个对象" in pages[0]
+    # a street user's pages hold only the street's mediators, still in rank order
+    street = client_for("demo_street")
+    second = street.get(f"/assessment/mediator/?period={last.key}&page=2").content.decode()
+    assert "湖滨第二调解员" in second and "外街道调解员" not in second and "湖滨社区调解员" not in second
+    count = sum(1 for u in User.objects.filter(groups=roles.group("mediator"))
+                if u.region_id and u.region.path.startswith(people["hubin"].parent.path))
+    assert f"共 {count} 个对象" in second
+
+
 def test_admin_adds_an_indicator_and_changes_a_weight_and_the_open_ranking_follows(people, make_case, client_for):
     from assessment import compute
     from assessment.models import Indicator
@@ -240,6 +272,14 @@ def test_admin_adds_an_indicator_and_changes_a_weight_and_the_open_ranking_follo
         "direction": "lower", "normalisation": "minmax", "period": "any", "sort": "99", "enabled": "on"})
     assert r.status_code == 302
     assert (rank_of(people["a"]).score, rank_of(people["a"]).rank) == (66.67, 1)
+    # the re-scored rows were written back once: the next page reads them as stored
+    from assessment.models import SnapshotRow
+
+    snap = compute.Snapshot.objects.get(dimension="mediator", period_key=now.key)
+    assert SnapshotRow.objects.get(snapshot=snap, unit_key=str(people["a"].pk)).score == 66.67
+    with CaptureQueriesContext(connection) as queries:
+        compute.ensure_scored(snap)
+    assert not [q for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
     # a bad formula is refused with a Chinese message, nothing saved
     r = admin.post(f"/admin/assessment/indicator/{ind.pk}/change/", {
         "code": "fewer", "name": "少登记", "dimension": "mediator", "formula": "登记数 +", "weight": "0.5",

@@ -31,18 +31,19 @@ def own_org(user) -> tuple[str, str] | None:
     return None
 
 
-def visible(user, dimension: str, rows: list) -> list:
+def visible(user, dimension: str, rows):
+    """The snapshot rows (a ``SnapshotRow`` queryset) this user may see."""
     if not can_view(user):
-        return []
+        return rows.none()
     if user.is_superuser:
         return rows
     prefix = region_prefix(user)
     if prefix is not None:
-        return [r for r in rows if r.region_path.startswith(prefix)]
+        return rows.filter(region_path__startswith=prefix)
     own = own_org(user)
     if own is not None and own[0] == dimension:
-        return [r for r in rows if r.key == own[1]]
-    return []
+        return rows.filter(unit_key=own[1])
+    return rows.none()
 
 
 def visible_dimensions(user) -> list[str]:

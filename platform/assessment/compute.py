@@ -5,10 +5,11 @@ re-score the stored facts with the current indicators, so an indicator added or 
 the admin shows on the next request."""
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from dataclasses import dataclass
 
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
@@ -152,7 +153,8 @@ def compute_period(period: Period, dimensions=None, *, user=None, recompute: boo
 
 def _store(dim, period, all_units, facts_by_unit, snap, *, user, reason, request, today, started) -> Snapshot:
     specs = indicator_specs(dim, period.kind)
-    scored = scoring.score_units(specs, dim, facts_by_unit, manual_points(dim, period.key))
+    manual = manual_points(dim, period.key)
+    scored = scoring.score_units(specs, dim, facts_by_unit, manual)
     prev = previous_ranks(dim, period)
     was_closed = snap is not None and snap.closed
     old_scores = dict(snap.rows.values_list("unit_key", "score")) if was_closed else {}
@@ -168,6 +170,7 @@ def _store(dim, period, all_units, facts_by_unit, snap, *, user, reason, request
         snap.unit_count = len(all_units)
         snap.computed_at = timezone.now()
         snap.computed_by = user if (user is not None and user.is_authenticated) else None
+        snap.scored_with = _scoring_basis(snap, manual) if snap.status == "open" else ""
         snap.save()
         SnapshotRow.objects.bulk_create([
             SnapshotRow(snapshot=snap, unit_key=k, unit_name=u.name[:200], region_path=u.region_path,
@@ -192,10 +195,13 @@ def previous_ranks(dim: str, period: Period) -> dict[str, int]:
     snap = Snapshot.objects.filter(dimension=dim, period_kind=prev.kind, period_key=prev.key).first()
     if snap is None:
         return {}
-    return {r.key: r.rank for r in ranking(snap)}
+    return dict(ranked_rows(snap).values_list("unit_key", "rank"))
 
 
 # --- what a ranking page shows -----------------------------------------------------------------------
+RANKED_FIELDS = ("unit_key", "unit_name", "region_path", "facts", "values", "manual", "score", "rank", "prev_rank")
+
+
 @dataclass
 class Ranked:
     key: str
@@ -213,29 +219,51 @@ class Ranked:
         return None if self.prev_rank is None else self.prev_rank - self.rank
 
 
-def ranking(snap: Snapshot) -> list[Ranked]:
-    """The rows of a snapshot in rank order. A closed snapshot is what was stored; an open one is
-    re-scored from its stored facts with the current indicators and approved 加减分 (cached per
-    metadata version)."""
-    rows = list(snap.rows.values_list("unit_key", "unit_name", "region_path", "facts", "values", "manual", "score",
-                                      "rank", "prev_rank"))
-    out = [Ranked(*r) for r in rows]
-    if not snap.closed:
-        from lowcode.registry import current_version
+def _scoring_basis(snap: Snapshot, manual: dict[str, float]) -> str:
+    """A stable fingerprint of what an open snapshot's scores depend on besides its facts."""
+    from lowcode.registry import current_version
 
-        manual = manual_points(snap.dimension, snap.period_key)
-        key = (f"assessment:rank:{snap.pk}:{snap.computed_at.timestamp()}:{current_version()}:"
-               f"{hash(tuple(sorted(manual.items())))}")
-        cached = cache.get(key)
-        if cached is None:
-            specs = indicator_specs(snap.dimension, snap.period_kind)
-            scored = scoring.score_units(specs, snap.dimension, {r.key: r.facts for r in out}, manual)
-            cached = {k: (s.values, s.manual, s.score, s.rank) for k, s in scored.items()}
-            cache.set(key, cached, 600)
-        for r in out:
-            r.values, r.manual, r.score, r.rank = cached[r.key]
-    out.sort(key=lambda r: (r.rank, r.name))
-    return out
+    raw = json.dumps([current_version(), sorted(manual.items())], ensure_ascii=False)
+    return hashlib.sha256(raw.encode()).hexdigest()[:64]
+
+
+def ensure_scored(snap: Snapshot) -> None:
+    """An open period's rows follow the current indicators and approved 加减分: re-score the stored
+    facts when either changed since, and write the scores back (once; concurrent pages wait on the
+    snapshot's row lock and then find it done). A closed period stays exactly as computed."""
+    if snap.closed:
+        return
+    manual = manual_points(snap.dimension, snap.period_key)
+    basis = _scoring_basis(snap, manual)
+    if snap.scored_with == basis:
+        return
+    with transaction.atomic():
+        locked = Snapshot.objects.select_for_update().get(pk=snap.pk)
+        if locked.scored_with != basis:
+            rows = list(locked.rows.only("pk", "unit_key", "facts"))
+            specs = indicator_specs(locked.dimension, locked.period_kind)
+            scored = scoring.score_units(specs, locked.dimension, {r.unit_key: r.facts for r in rows}, manual)
+            for r in rows:
+                s = scored[r.unit_key]
+                r.values, r.manual, r.score, r.rank = s.values, s.manual, s.score, s.rank
+            SnapshotRow.objects.bulk_update(rows, ["values", "manual", "score", "rank"], batch_size=500)
+            Snapshot.objects.filter(pk=locked.pk).update(scored_with=basis)
+    snap.scored_with = basis
+
+
+def ranked_rows(snap: Snapshot):
+    """The snapshot's rows in rank order, as a queryset (scope filters and paging stay in the database)."""
+    ensure_scored(snap)
+    return SnapshotRow.objects.filter(snapshot=snap).order_by("rank", "unit_name")
+
+
+def as_ranked(rows) -> list[Ranked]:
+    return [Ranked(*r) for r in rows.values_list(*RANKED_FIELDS)]
+
+
+def ranking(snap: Snapshot) -> list[Ranked]:
+    """Every row of a snapshot in rank order (exports, tests); screens page ``ranked_rows``."""
+    return as_ranked(ranked_rows(snap))
 
 
 def current_specs(snap: Snapshot) -> list[dict]:

@@ -93,6 +93,10 @@ class Snapshot(models.Model):
                                     on_delete=models.SET_NULL, related_name="+")
     recomputed = models.PositiveIntegerField("重算次数", default=0)
     seconds = models.FloatField("耗时（秒）", default=0)
+    # What the stored rows of an open period were scored with (metadata version + approved 加减分):
+    # when it differs from now, the rows are re-scored once and written back, so every ranking page
+    # is paged and scoped by the database instead of re-ranking all units per request.
+    scored_with = models.CharField("评分依据", max_length=64, blank=True, default="", editable=False)
 
     class Meta:
         verbose_name = verbose_name_plural = "考核快照"

@@ -15,10 +15,11 @@ def my_standing(user) -> dict | None:
                                    rows__unit_key=str(user.pk)).order_by("-start").first()
     if snap is None:
         return None
-    rows = compute.ranking(snap)
-    mine = next((r for r in rows if r.key == str(user.pk)), None)
-    if mine is None:
+    rows = compute.ranked_rows(snap)
+    found = compute.as_ranked(rows.filter(unit_key=str(user.pk)))
+    if not found:
         return None
+    mine = found[0]
     specs = compute.current_specs(snap)
     total_weight = sum(s["weight"] for s in specs) or 1
     gains = []
@@ -29,7 +30,7 @@ def my_standing(user) -> dict | None:
             gains.append({"name": s["name"], "raw": v.get("raw"), "score": v.get("score"), "room": round(room, 1),
                           "target": s.get("target"), "direction": s["direction"]})
     gains.sort(key=lambda g: -g["room"])
-    return {"snap": snap, "row": mine, "count": len(rows), "gains": gains[:3]}
+    return {"snap": snap, "row": mine, "count": rows.count(), "gains": gains[:3]}
 
 
 def panel(request):

@@ -16,10 +16,11 @@ from django.views.decorators.http import require_POST
 from accounts.scope import scope_queryset
 from assessment import access, compute, periods
 from assessment import facts as facts_mod
-from assessment.models import DIMENSION_LABELS, DIMENSIONS, Snapshot
+from assessment.models import DIMENSION_LABELS, DIMENSIONS, Snapshot, SnapshotRow
 
 MAX_DRILL_ROWS = 200
 PAGE_SIZE = 100  # ranking rows per page (1,000 mediators: ten pages)
+TREND_UNITS = 10  # units drawn in 考核分析
 
 
 def _context(request, title: str, **extra) -> dict:
@@ -61,11 +62,11 @@ def ranking_view(request, dimension):
     dimension = _dimension(request, dimension)
     period = _period(request)
     snap = Snapshot.objects.filter(dimension=dimension, period_kind=period.kind, period_key=period.key).first()
-    rows, specs = [], []
+    rows, specs, total_rows = None, [], 0
     if snap is not None:
-        rows = access.visible(request.user, dimension, compute.ranking(snap))
+        rows = access.visible(request.user, dimension, compute.ranked_rows(snap))
         specs = compute.current_specs(snap)
-    total_rows = len(rows)
+        total_rows = rows.count()
     page_no = request.GET.get("page", "1")
     page_no = int(page_no) if page_no.isdigit() and 0 < len(page_no) < 6 else 1
     pages = max(1, (total_rows + PAGE_SIZE - 1) // PAGE_SIZE)
@@ -76,9 +77,9 @@ def ranking_view(request, dimension):
         else:
             from assessment.export import export_response
 
-            return export_response(request, snap, period, rows, specs)
+            return export_response(request, snap, period, compute.as_ranked(rows), specs)
     history = Snapshot.objects.filter(dimension=dimension).order_by("-start")[:12]
-    shown = rows[(page_no - 1) * PAGE_SIZE: page_no * PAGE_SIZE]
+    shown = compute.as_ranked(rows[(page_no - 1) * PAGE_SIZE: page_no * PAGE_SIZE]) if rows is not None else []
     table = [(r, [r.values.get(s["code"]) or {} for s in specs]) for r in shown]
     return TemplateResponse(request, "assessment/ranking.html", _context(
         request, f"考核排名：{DIMENSION_LABELS[dimension]}", dimension=dimension, dimensions=[
@@ -91,16 +92,10 @@ def ranking_view(request, dimension):
 
 
 def _unit_row(request, dimension, key, snap):
-    if snap.closed:  # stored as computed: read the one row
-        found = snap.rows.filter(unit_key=key).values_list(
-            "unit_key", "unit_name", "region_path", "facts", "values", "manual", "score", "rank", "prev_rank").first()
-        rows = [compute.Ranked(*found)] if found else []
-    else:
-        rows = compute.ranking(snap)
-    for row in access.visible(request.user, dimension, rows):
-        if row.key == key:
-            return row
-    raise Http404("没有该考核对象或无权查看")
+    found = compute.as_ranked(access.visible(request.user, dimension, compute.ranked_rows(snap)).filter(unit_key=key))
+    if not found:
+        raise Http404("没有该考核对象或无权查看")
+    return found[0]
 
 
 def unit_cases(user, dimension: str, key: str, period: periods.Period, fact_code: str, region_path: str):
@@ -217,15 +212,27 @@ def trend_view(request, dimension):
     _require_view(request)
     dimension = _dimension(request, dimension)
     snaps = list(Snapshot.objects.filter(dimension=dimension, period_kind="month").order_by("-start")[:12])[::-1]
-    series: dict[str, dict] = {}
-    for snap in snaps:
-        for row in access.visible(request.user, dimension, compute.ranking(snap)):
-            s = series.setdefault(row.key, {"name": row.name, "points": {}})
-            s["points"][snap.period_key] = {"score": row.score, **{
-                k: row.facts.get(k) for k in ("registered", "success_rate", "avg_days", "referrals",
-                                              "answer_rate", "completed", "tp_success_rate")}}
     keys = [s.period_key for s in snaps]
-    top = sorted(series.values(), key=lambda s: -(s["points"].get(keys[-1], {}).get("score") or 0))[:10] if keys else []
+    for snap in snaps:
+        compute.ensure_scored(snap)
+    # the ten best units of the latest period (then of earlier ones, when it has fewer): only their
+    # rows are read, whatever the number of units in scope
+    chosen: list[str] = []
+    for snap in reversed(snaps):
+        visible = access.visible(request.user, dimension, compute.ranked_rows(snap)).exclude(unit_key__in=chosen)
+        chosen += list(visible.values_list("unit_key", flat=True)[:TREND_UNITS - len(chosen)])
+        if len(chosen) >= TREND_UNITS:
+            break
+    series: dict[str, dict] = {k: {"name": "", "points": {}} for k in chosen}
+    by_snap = {snap.pk: snap.period_key for snap in snaps}
+    rows = access.visible(request.user, dimension, SnapshotRow.objects.filter(snapshot__in=snaps, unit_key__in=chosen))
+    for snap_id, key, name, score, facts in rows.order_by("snapshot__start").values_list(
+            "snapshot_id", "unit_key", "unit_name", "score", "facts"):
+        series[key]["name"] = name
+        series[key]["points"][by_snap[snap_id]] = {"score": score, **{
+            k: facts.get(k) for k in ("registered", "success_rate", "avg_days", "referrals",
+                                      "answer_rate", "completed", "tp_success_rate")}}
+    top = list(series.values())
     chart = {"periods": keys, "series": [{"name": s["name"], "data": [
         (s["points"].get(k) or {}).get("score") for k in keys]} for s in top]}
     figures = [f for f in ("registered", "success_rate", "avg_days", "referrals", "answer_rate", "completed",

@@ -216,6 +216,14 @@ def main() -> int:
         print(f"  compute run {i + 1}: {times[-1]:.1f}s ({', '.join(f'{s.dimension} {s.unit_count}' for s in snaps)})",
               flush=True)
     units = {s.dimension: s.unit_count for s in snaps}
+    # 考核分析 draws the last 12 months: the 11 before the measured one, computed once and kept
+    from assessment.models import Snapshot
+
+    earlier = period
+    for _ in range(11):
+        earlier = earlier.previous()
+        if not Snapshot.objects.filter(dimension="mediator", period_kind="month", period_key=earlier.key).exists():
+            compute.compute_period(earlier, ["mediator"], detect_padding=False)
 
     from accounts.models import User
 
@@ -243,6 +251,7 @@ def main() -> int:
         "街道排名（区级）": (client, f"/assessment/street/?period={period.key}"),
         "调解员排名（街道）": (street_client, f"/assessment/mediator/?period={period.key}"),
         "调解员明细（下钻）": (client, f"/assessment/mediator/unit/?unit={some}&period={period.key}&fact=success"),
+        "考核分析（区级，调解员 12 个月）": (client, "/assessment/mediator/trend/"),
     }
     results = {}
     for label, (c, u) in urls.items():
