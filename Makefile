@@ -21,8 +21,11 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 # and served by Django under static/vendor/ — never from a CDN.
 NODE_STAMP := $(if $(wildcard package.json),node_modules/.installed)
 
-node_modules/.installed: package.json package-lock.json
+node_modules/.installed: package.json package-lock.json platform/integrations/frontend/gdt_auth.js
 	npm ci --no-audit --no-fund --loglevel=error
+	# gdt-jsapi ships CommonJS modules only: bundle the calls the 政钉 免登 page needs (served as vendor/mdtj-bundles/)
+	node_modules/.bin/esbuild platform/integrations/frontend/gdt_auth.js --bundle --minify --format=iife \
+		--outfile=node_modules/mdtj-bundles/gdt-auth.js --log-level=warning
 	touch $@
 
 install: $(VENV)/.installed $(NODE_STAMP)

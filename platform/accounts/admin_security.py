@@ -25,7 +25,7 @@ class SecurityPolicyForm(ModelForm):
 
     class Meta:
         model = SecurityPolicy
-        fields = ["otp_roles", "otp_on_mobile", "lockout_failure_limit", "lockout_cooloff_minutes",
+        fields = ["otp_roles", "otp_on_mobile", "zzd_counts_as_factor", "lockout_failure_limit", "lockout_cooloff_minutes",
                   "password_expiry_days", "idle_timeout_minutes"]
 
     def __init__(self, *args, **kwargs):
@@ -39,7 +39,7 @@ class SecurityPolicyForm(ModelForm):
 
 class SecurityPolicyAdmin(admin.ModelAdmin):
     form = SecurityPolicyForm
-    fieldsets = [("第二因素", {"fields": ["otp_roles", "otp_on_mobile"]}),
+    fieldsets = [("第二因素", {"fields": ["otp_roles", "otp_on_mobile", "zzd_counts_as_factor"]}),
                  ("登录失败处理", {"fields": ["lockout_failure_limit", "lockout_cooloff_minutes"]}),
                  ("密码与会话", {"fields": ["password_expiry_days", "idle_timeout_minutes"]})]
 
@@ -178,6 +178,8 @@ def install(site=admin.site) -> None:
         if not site.is_registered(model):
             site.register(model, model_admin)
     site.login_form = AdminLoginForm
+    # the PC login page lists the other ways in (slot accounts.login_links: 政钉扫码, 一网通管 …)
+    site.login_template = "accounts/admin_login.html"
     # the admin's own 修改密码 link goes to the one change page (validators, history, audit,
     # clears the forced-change flag) instead of Django's bare admin form
     site.password_change = _password_change_redirect

@@ -12,6 +12,11 @@ class AccountsConfig(AppConfig):
 
         admin_security.install()
 
+        from lowcode import slots
+
+        # the other ways in, under the PC and H5 login forms (integrations: 政钉, 一网通管, 未来社区 …)
+        slots.declare("accounts.login_links", "callable (request, end) -> [(label, url), …]; end is 'pc' or 'h5'")
+
         from accounts.separation import ROLES_KIND, validate_role
         from lowcode.metakinds import register
 

@@ -37,7 +37,8 @@ def missing_step(request) -> str | None:
     """URL name of the login step this user still owes, or None."""
     user = request.user
     # a verified session (one device lookup) needs no look at its roles
-    need_otp = not user.is_verified() and policy.otp_required(user, request.path)
+    need_otp = (not user.is_verified() and policy.otp_required(user, request.path)
+                and not policy.sso_is_factor(request))
     has_device = need_otp and factors.has_confirmed_device(user)
     if need_otp and has_device:
         return "accounts:otp_verify"  # the factor first: the password alone proves too little

@@ -168,6 +168,10 @@ class SecurityPolicy(models.Model):
     otp_roles = models.JSONField("须第二因素的角色", default=_default_otp_roles, blank=True,
                                  help_text="这些角色的用户在 PC 端登录后须通过动态口令（TOTP）验证；超级用户始终需要。")
     otp_on_mobile = models.BooleanField("手机端（H5）也要求第二因素", default=False)
+    zzd_counts_as_factor = models.BooleanField(
+        "浙政钉登录视为第二因素", default=False,
+        help_text="开启后，经浙政钉免登或扫码登录（政钉已核验用户本人与设备）的会话不再要求动态口令；"
+                  "关闭时政钉登录后仍须动态口令。账号密码登录不受影响。")
     lockout_failure_limit = models.PositiveSmallIntegerField(
         "连续登录失败锁定次数", default=default_failure_limit,
         validators=[MinValueValidator(3), MaxValueValidator(20)],

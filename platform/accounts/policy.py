@@ -70,6 +70,15 @@ def otp_required(user, path: str = "/") -> bool:
     return roles.has_role(user, *(policy.otp_roles or []))
 
 
+SSO_FACTOR_KEY = "sso_second_factor"  # session: the login came through a system the policy trusts as a factor
+
+
+def sso_is_factor(request) -> bool:
+    """A 政钉 login counts as the second factor only while the policy says so (turning it off
+    asks every such session for the dynamic password on its next page)."""
+    return bool(request.session.get(SSO_FACTOR_KEY)) and current().zzd_counts_as_factor
+
+
 def password_expired(user) -> bool:
     changed = getattr(user, "password_changed_at", None)
     if changed is None:  # never set through set_password (e.g. no usable password): nothing to age

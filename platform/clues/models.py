@@ -108,7 +108,8 @@ class CleaningRule(MetaRecord):
 
 
 class IngestBatch(models.Model):
-    ORIGINS = [("upload", "页面上传"), ("command", "命令行"), ("pull", "定时拉取"), ("reclean", "重新清洗")]
+    ORIGINS = [("upload", "页面上传"), ("command", "命令行"), ("pull", "定时拉取"), ("reclean", "重新清洗"),
+               ("api", "平台接口推送")]
     STATUSES = [("queued", "排队中"), ("running", "进行中"), ("done", "已完成"), ("failed", "文件被拒绝")]
 
     channel = models.ForeignKey(Channel, verbose_name="来源", to_field="key", db_column="source",

@@ -7,3 +7,7 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self):
         from integrations import notices  # noqa: F401 — subscribes the 政钉 工作通知 channel
+        from integrations import sso
+        from lowcode import slots
+
+        slots.add("accounts.login_links", sso.login_links)  # 政钉扫码 / 免登, 一网通管, 未来社区 … under the login forms

@@ -17,9 +17,12 @@ ENV_NAME = RegexValidator(r"^[A-Z][A-Z0-9_]{1,63}$", "环境变量名只能含�
 
 
 class ExternalSystem(models.Model):
-    ZZD, TIANDITU, OAUTH2 = "zzd", "tianditu", "oauth2"
+    ZZD, TIANDITU, OAUTH2, CAS, ZWFW = "zzd", "tianditu", "oauth2", "cas", "zwfw"
     KINDS = [(ZZD, "浙政钉（组织用户同步、免登、工作通知）"), (TIANDITU, "天地图（地理编码）"),
-             (OAUTH2, "OAuth2 单点登录（一网通管 / 未来社区）")]
+             (OAUTH2, "OAuth2 单点登录（一网通管 / 未来社区）"),
+             (CAS, "CAS 票据单点登录（统一身份认证）"),
+             (ZWFW, "浙里办 / 政务服务网票据单点登录（simpleauth）")]
+    SSO_KINDS = (OAUTH2, CAS, ZWFW)  # one entry point /integrations/sso/<code>/ for each
     ENDS = [("pc", "PC 端"), ("h5", "H5 基层端")]
 
     code = models.SlugField("编码", max_length=32, unique=True, help_text="例：zzd、tianditu、ywtg、wlsq")
@@ -29,17 +32,21 @@ class ExternalSystem(models.Model):
                            help_text="单点登录成功后进入的端")
     enabled = models.BooleanField("启用", default=False)
     base_url = models.URLField("接口地址", max_length=300,
-                               help_text="政钉：openplatform 网关；天地图：api.tianditu.gov.cn；OAuth2：令牌/用户信息所在的服务地址")
+                               help_text="政钉：openplatform 网关；天地图：api.tianditu.gov.cn；OAuth2：令牌/用户信息所在的服务地址；"
+                                         "CAS：CAS 服务地址（如 https://sso.example.gov.cn/cas/）；浙里办：simpleauth 接口地址")
     login_url = models.URLField("登录页地址", max_length=300, blank=True,
-                                help_text="政钉：login 主机（扫码登录）；OAuth2：授权地址（authorize）")
+                                help_text="政钉：login 主机（扫码登录）；OAuth2：授权地址（authorize）；CAS：可留空（用接口地址的 login）；"
+                                          "浙里办：统一登录页地址")
     token_url = models.URLField("令牌地址（OAuth2）", max_length=300, blank=True)
     userinfo_url = models.URLField("用户信息地址（OAuth2）", max_length=300, blank=True)
-    app_key = models.CharField("AppKey / client_id", max_length=128, blank=True)
+    app_key = models.CharField("AppKey / client_id", max_length=128, blank=True,
+                               help_text="浙里办：servicecode（接入码）")
     secret_env = models.CharField("密钥环境变量名", max_length=64, blank=True, validators=[ENV_NAME],
                                   help_text="保存 AppSecret / client_secret / 天地图 tk 的环境变量名；密钥本身不存数据库、不显示")
     tenant_id = models.CharField("租户 ID（政钉 tenantId）", max_length=32, blank=True)
-    user_id_field = models.CharField("用户唯一标识字段（OAuth2）", max_length=64, default="sub",
-                                     help_text="用户信息里稳定不变的编号字段，用来匹配已绑定的本系统账号")
+    user_id_field = models.CharField("用户唯一标识字段", max_length=64, default="sub", blank=True,
+                                     help_text="用户信息里稳定不变的编号字段，用来匹配已绑定的本系统账号；"
+                                               "CAS 留空即用票据校验返回的用户名（cas:user）")
     timeout_seconds = models.PositiveSmallIntegerField("超时（秒）", default=5,
                                                        validators=[MinValueValidator(1), MaxValueValidator(60)])
     retries = models.PositiveSmallIntegerField("失败重试次数", default=2, validators=[MaxValueValidator(5)])
@@ -64,6 +71,18 @@ class ExternalSystem(models.Model):
     @property
     def secret_configured(self) -> bool:
         return bool(self.secret())
+
+    # what each single sign-on kind cannot work without (the others are checked by 「测试连接」)
+    REQUIRED = {OAUTH2: ("login_url", "token_url", "userinfo_url", "app_key", "user_id_field"),
+                ZWFW: ("login_url", "app_key", "secret_env", "user_id_field")}
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        missing = {f: "该类型的单点登录必须填写此项" for f in self.REQUIRED.get(self.kind, ())
+                   if not getattr(self, f)}
+        if missing:
+            raise ValidationError(missing)
 
 
 class ExternalAccount(models.Model):

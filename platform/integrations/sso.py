@@ -9,6 +9,7 @@ from django.contrib.auth import login
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from accounts import policy
 from integrations.models import ExternalAccount, ExternalSystem
 from secure import audit
 
@@ -48,6 +49,24 @@ def complete(request, system: ExternalSystem, external_id: str, end: str, next_u
                       end=end, username=user.get_username())
     login(request, user, backend=BACKEND)  # user_logged_in → the "login" audit row, axes reset
     request.session["sso_system"] = system.code
+    # 政钉 verified the person and the device; the security policy decides whether that is the factor
+    request.session[policy.SSO_FACTOR_KEY] = system.kind == ExternalSystem.ZZD
     ExternalAccount.objects.filter(pk=bound.pk).update(last_login_at=timezone.now())
     audit.record("sso_login", request=request, user=user, system=system.code, end=end)
     return redirect(next_url or LANDING.get(end, "/admin/"))
+
+
+def login_links(request, end: str) -> list[tuple[str, str]]:
+    """The enabled single sign-on entries for a login page (slot ``accounts.login_links``)."""
+    from django.urls import reverse
+
+    links = []
+    for system in ExternalSystem.objects.filter(enabled=True).order_by("code"):
+        if system.kind == ExternalSystem.ZZD:
+            if end == "pc" and system.login_url:
+                links.append((f"{system.name}扫码登录", reverse("integrations:zzd_qr")))
+            elif end == "h5":
+                links.append((f"{system.name}免登（在政钉中打开）", reverse("integrations:zzd_h5")))
+        elif system.kind in ExternalSystem.SSO_KINDS and system.end == end:
+            links.append((f"{system.name}登录", reverse("integrations:sso_start", args=[system.code])))
+    return links

@@ -41,6 +41,10 @@ EVENT_LABELS = {
     "otp_reset": "重置双因素认证", "export": "导出数据", "view_unmasked": "查看完整证件号码/电话",
     "search_sensitive": "按证件号码/电话查询", "audit_purge": "审计日志到期清理",
     "audit_chain_head_rebuilt": "审计链头重建", "audit_verify": "审计日志完整性校验",
+    "sso_login": "单点登录", "sso_failed": "单点登录失败", "integration_test": "外部系统测试连接",
+    "api_call": "平台接口调用", "api_push": "平台接口推送数据", "client_created": "创建接入平台凭据",
+    "client_rotated": "更换接入平台密钥", "client_revoked": "吊销接入平台凭据",
+    "assessment_recompute": "重算已关闭考核期间",
 }
 SENSITIVE_LABELS = {"id_number": "证件号码", "phone": "电话"}
 MIN_RETENTION_DAYS = 180  # 等保三级 / 网络安全法第二十一条：不少于六个月
