@@ -1,5 +1,5 @@
-"""``make run``'s supervisor: the dev server and the background worker (django-q2 qcluster) side
-by side, and both stopped — with every process they started — on Ctrl+C or SIGTERM, or when
+"""``make run``'s supervisor: the dev server, the background worker (django-q2 qcluster) and the
+demo's loopback fakes of 政钉 / 天地图 side by side, and both stopped — with every process they started — on Ctrl+C or SIGTERM, or when
 either one ends.
 
 Why not the shell's ``cmd & trap 'kill $pid' …``: a background job of a non-interactive shell
@@ -86,7 +86,12 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     addr = argv[0] if argv else "127.0.0.1:8000"
     py = sys.executable
-    return supervise([[py, "manage.py", "qcluster"], [py, "manage.py", "runserver", addr]])
+    # the loopback fakes of 政钉 / 天地图 the demo is configured with, and their demo secrets
+    # (synthetic values, the same as platform/demo/integrations_seed.py) for the server processes
+    os.environ.setdefault("DEMO_ZZD_SECRET", "demo-zzd-secret")
+    os.environ.setdefault("DEMO_TIANDITU_KEY", "demo-tianditu-key")
+    return supervise([[py, "manage.py", "qcluster"], [py, "manage.py", "runserver", addr],
+                      [py, "platform/demo/fakes.py"]])
 
 
 if __name__ == "__main__":
