@@ -1,5 +1,6 @@
-"""研判 (issue 13): the rollups equal live counts after every kind of write; every figure equals a
-direct ORM query over the same scope and period; scope (a street admin counts its street only);
+"""研判 (issue 13): the rollups (daily and monthly) equal live counts after every kind of write;
+every figure equals a direct ORM query over the same scope and period — also for a period read
+from whole months plus edge days; scope (a street admin counts its street only);
 dimensions from FieldDefs; derived demographics and coordinates; drill-through; Excel; archive."""
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from analysis import rollup
-from analysis.models import CaseDaily, PartyDaily, TagDaily
+from analysis.models import (CaseDaily, CaseMonthly, HelpDaily, PartyDaily, PartyMonthly, PartyRef, TagDaily,
+                             TagMonthly)
 
 ID_M_1985 = "11010519850307001X"   # 17th digit 1 → male, born 1985
 ID_F_1960 = "110105196001010026"   # 17th digit 2 → female, born 1960
@@ -60,9 +62,68 @@ def stored_parties():
     return sum(PartyDaily.objects.values_list("n", flat=True))
 
 
+def by_month(counts: Counter) -> Counter:
+    """Day-keyed counts (the day first) summed per month (its first day)."""
+    out = Counter()
+    for (day, *rest), n in counts.items():
+        out[(day.replace(day=1), *rest)] += n
+    return +out
+
+
+def stored_monthly():
+    out = Counter()
+    for row in CaseMonthly.objects.all():
+        out[(row.month, row.region_id, row.case_type, row.mediation_type, row.source, row.status, row.level,
+             row.outcome)] += row.n
+    return +out
+
+
+def stored_monthly_tags():
+    out = Counter()
+    for r in TagMonthly.objects.all():
+        out[(r.month, r.region_id, r.tag)] += r.n
+    return +out
+
+
+def parties_by_month():
+    """Parties per (month, region, kind, age band, sex): the monthly table and the live parties."""
+    from analysis.derive import age_band
+    from cases.models import Party
+
+    stored, live = Counter(), Counter()
+    for r in PartyMonthly.objects.all():
+        stored[(r.month, r.region_id, r.party_kind, r.age_band, r.sex)] += r.n
+    for p in Party.objects.select_related("case"):
+        day = rollup.local_day(p.case.registered_at)
+        live[(day.replace(day=1), p.case.region_id, p.party_kind, age_band(p.birth_year, day.year), p.sex)] += 1
+    return +stored, +live
+
+
+def assert_rollups_equal_live():
+    live = live_rollup()
+    assert stored_rollup() == live
+    assert stored_monthly() == by_month(live)
+    assert stored_tags() == live_tags()
+    assert stored_monthly_tags() == by_month(live_tags())
+    stored, live_parties = parties_by_month()
+    assert stored == live_parties
+    from cases.models import HelpRequest, Party
+
+    live_help = Counter((rollup.local_day(h.requested_at), h.case.region_id, h.kind, h.case.case_type)
+                        for h in HelpRequest.objects.select_related("case"))
+    stored_help = Counter()
+    for r in HelpDaily.objects.all():
+        stored_help[(r.day, r.region_id, r.kind, r.case_type)] += r.n
+    assert +stored_help == +live_help
+    assert sorted(PartyRef.objects.values_list("bidx", "case_id", "region_id")) == sorted(
+        (p.id_number_bidx, p.case_id, p.case.region_id) for p in Party.objects.select_related("case")
+        if p.id_number_bidx)
+
+
+@pytest.mark.backend  # date functions, bulk writes, prefix matching
 def test_rollups_equal_live_counts_after_create_edit_move_delete(make_case, commit):
     from cases import actions
-    from cases.models import Case, MediationResult, Party
+    from cases.models import Case, HelpRequest, MediationResult, Party
     from lowcode import hooks
     from orgs.models import Region
 
@@ -70,9 +131,13 @@ def test_rollups_equal_live_counts_after_create_edit_move_delete(make_case, comm
         a = make_case("湖滨社区", "neighbor", tags=["group"])
         b = make_case("溪口社区", "labor_wage", source="hotline12345")
         c = make_case("湖滨社区", "neighbor", registered_at=timezone.now() - dt.timedelta(days=3))
-    assert stored_rollup() == live_rollup() and sum(stored_rollup().values()) == 3
-    assert stored_tags() == live_tags() == Counter({(rollup.local_day(a.registered_at), a.region_id, "group"): 1})
-    assert stored_parties() == Party.objects.count() == 3
+        d = make_case("溪口社区", "housing", registered_at=timezone.now() - dt.timedelta(days=40), tags=["repeat"])
+    assert stored_rollup() == live_rollup() and sum(stored_rollup().values()) == 4
+    assert stored_tags() == live_tags() == Counter({(rollup.local_day(a.registered_at), a.region_id, "group"): 1,
+                                                   (rollup.local_day(d.registered_at), d.region_id, "repeat"): 1})
+    assert stored_parties() == Party.objects.count() == 4
+    assert_rollups_equal_live()
+    assert len({m for m, *_ in stored_monthly()}) >= 2  # two months at least (d is 40 days back)
 
     with commit():  # edit through save()
         a.case_type, a.tags = "housing", ["group", "repeat"]
@@ -86,26 +151,147 @@ def test_rollups_equal_live_counts_after_create_edit_move_delete(make_case, comm
         c.region = Region.objects.get(name="翠苑社区")
         c.registered_at = c.registered_at - dt.timedelta(days=2)
         c.save()
+    with commit():  # a move to another region and another month: the month it left is recounted
+        d.region = Region.objects.get(name="湖滨社区")
+        d.registered_at = d.registered_at - dt.timedelta(days=31)
+        d.tags = ["repeat", "group"]
+        d.save()
+    with commit():  # a help request
+        HelpRequest.objects.create(case=c, kind="escalate", reason="需要提级")
     with commit():  # parties added and removed
         Party.objects.create(case=b, name="李四", id_number=ID_F_1960)
         Party.objects.filter(case=a).delete()
     assert stored_rollup() == live_rollup()
     assert stored_tags() == live_tags()
-    assert stored_parties() == Party.objects.count() == 3
+    assert stored_parties() == Party.objects.count() == 4
+    assert_rollups_equal_live()
     assert CaseDaily.objects.get(case_type="labor_wage").days_sum == pytest.approx(5.0)
+    assert CaseMonthly.objects.get(case_type="labor_wage").days_sum == pytest.approx(5.0)
+    assert CaseMonthly.objects.get(case_type="labor_wage").on_time == 1
 
     with commit():
         a.delete()
+    with commit():
+        d.delete()
     assert stored_rollup() == live_rollup() and sum(stored_rollup().values()) == 2
+    assert_rollups_equal_live()
     assert not CaseDaily.objects.filter(case_type="housing").exists()
+    assert not CaseMonthly.objects.filter(case_type="housing").exists()
 
     # the rebuild command gives the same
     CaseDaily.objects.all().delete()
+    CaseMonthly.objects.all().delete()
     rollup.rebuild()
     assert stored_rollup() == live_rollup()
     assert stored_tags() == live_tags()
     assert stored_parties() == Party.objects.count()
+    assert_rollups_equal_live()
     assert actions  # imported: the real actions module stays importable with the analysis hooks
+
+
+@pytest.mark.backend  # date functions, bulk writes, prefix matching
+def test_period_of_whole_months_and_edge_days_equals_direct_queries(make_case, commit, client_for):
+    """A custom range from the 10th of a month to the 20th two months later: the whole month in
+    between comes from the monthly tables, the edges from the daily ones; every figure still
+    equals a direct query — at the edges' first and last minutes too."""
+    from accounts.models import User
+    from analysis.periods import plan
+    from cases.models import Case, MediationResult, Party
+
+    m3 = (timezone.localdate().replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    m2 = (m3 - dt.timedelta(days=1)).replace(day=1)
+    m1 = (m2 - dt.timedelta(days=1)).replace(day=1)
+    start, end = m1 + dt.timedelta(days=9), m3 + dt.timedelta(days=19)  # > 62 days: a monthly trend
+
+    def at(day, hour=12, minute=0):
+        return timezone.make_aware(dt.datetime.combine(day, dt.time(hour, minute)))
+
+    with commit():
+        make_case("湖滨社区", "neighbor", registered_at=at(start - dt.timedelta(days=1), 23, 59))  # the previous period
+        make_case("湖滨社区", "neighbor", registered_at=at(start, 0, 1), tags=["group"],
+                  parties=[{"name": "甲", "id_number": ID_M_1985}])
+        done = make_case("文昌社区", "labor_wage", registered_at=at(m1 + dt.timedelta(days=20)), status="mediated",
+                         mediation_type="people", deadline=at(m2))
+        make_case("溪口社区", "housing", registered_at=at(m2, 0, 1), tags=["repeat"])
+        make_case("湖滨社区", "neighbor", registered_at=at(m2 + dt.timedelta(days=15)), source="hotline12345")
+        make_case("文昌社区", "neighbor", registered_at=at(m3 - dt.timedelta(days=1), 23, 59), status="mediated")
+        make_case("文昌社区", "neighbor", registered_at=at(end, 23, 59), parties=[{"name": "乙", "id_number": ID_F_1960}])
+        make_case("湖滨社区", "neighbor", registered_at=at(end + dt.timedelta(days=1), 0, 1))  # after the period
+        MediationResult.objects.create(case=done, outcome="success", submitted_at=at(m1 + dt.timedelta(days=23)))
+    days, months = plan(start, end)
+    assert months == (m2, m2) and days == [(start, m2 - dt.timedelta(days=1)), (m3, end)]
+    custom = f"range=custom&start={start.isoformat()}&end={end.isoformat()}"
+    lo, hi = at(start, 0, 0), at(end + dt.timedelta(days=1), 0, 0)
+    prev_lo = lo - (hi - lo)
+
+    def check(username):
+        c = client_for(username)
+        prefix = User.objects.get(username=username).region.path
+        cur = Case.objects.filter(region_path__startswith=prefix, registered_at__gte=lo, registered_at__lt=hi)
+        prev = Case.objects.filter(region_path__startswith=prefix, registered_at__gte=prev_lo, registered_at__lt=lo)
+        over = c.get(f"/analysis/data/overview/?{custom}")
+        assert kpi(over, "登记案件") == (cur.count(), prev.count())
+        assert kpi(over, "已办结")[0] == cur.filter(status__in=_closed()).count()
+        assert kpi(over, "调解成功率(%)")[0] == (100.0 if cur.filter(result__isnull=False).exists() else None)
+        types = c.get(f"/analysis/data/dim/?dim=case_type&{custom}").json()
+        want = dict(cur.values_list("case_type").annotate(n=Count("id")))
+        assert sorted(r[1] for r in types["rows"] if r[1]) == sorted(want.values())
+        regions = c.get(f"/analysis/data/region/?{custom}").json()
+        assert sum(r[1] for r in regions["rows"]) == cur.count()
+        tags = {r[0]: r[1] for r in c.get(f"/analysis/data/tags/?{custom}").json()["rows"]}
+        assert sum(tags.values()) == sum(len(t) for t in cur.values_list("tags", flat=True))
+        people = c.get(f"/analysis/data/people/?{custom}").json()["rows"]
+        assert sum(sum(v or 0 for v in r[1:]) for r in people if "重复" not in r[0]) == \
+            Party.objects.filter(case__in=cur).count()
+        trend = c.get(f"/analysis/data/trend/?{custom}").json()["rows"]
+        assert [r[0] for r in trend] == [m.strftime("%Y-%m") for m in (m1, m2, m3)]
+        edges = [lo, at(m2, 0, 0), at(m3, 0, 0), hi]
+        assert [r[1] for r in trend] == [cur.filter(registered_at__gte=edges[i], registered_at__lt=edges[i + 1]).count()
+                                         for i in range(3)]
+        effect = c.get(f"/analysis/data/effect/?{custom}").json()["rows"]
+        assert sum(r[1] for r in effect if r[0].startswith("用时·")) == cur.filter(result__isnull=False).count()
+        assert c.get(f"/analysis/data/map/?{custom}").json()["total"] == cur.count()
+        comms = c.get(f"/analysis/data/communities/?{custom}").json()["rows"]
+        assert sum(r[1] for r in comms) == cur.count()
+        return cur.count()
+
+    assert check("demo_district") == 6
+    assert check("demo_street") == 5
+    # the whole month is read from the monthly table: without its day rows the figures stay the same
+    CaseDaily.objects.filter(day__gte=m2, day__lt=m3).delete()
+    assert check("demo_district") == 6
+
+
+def _closed():
+    from cases import states
+
+    return states.closed_states()
+
+
+@pytest.mark.backend  # date functions, bulk writes, prefix matching
+def test_help_analysis_equals_direct_queries(fixture_cases, client_for, commit):
+    """求助分析 from HelpDaily equals the live help requests, reviews and results in scope."""
+    from cases.models import HelpRequest, Review
+
+    now = timezone.now()
+    first = fixture_cases[0].registered_at
+    with commit():
+        for case, kind in ((fixture_cases[0], "escalate"), (fixture_cases[1], "escalate"),
+                           (fixture_cases[2], "dispatch"), (fixture_cases[4], "escalate")):
+            HelpRequest.objects.create(case=case, kind=kind, reason="需要帮助", requested_at=first)
+        Review.objects.create(case=fixture_cases[0], kind="escalation", state="x", status="approve",
+                              submitted_at=first, decided_at=first + dt.timedelta(hours=3))
+        Review.objects.create(case=fixture_cases[1], kind="escalation", state="x", status="reject",
+                              submitted_at=first, decided_at=first + dt.timedelta(hours=5))
+        Review.objects.create(case=fixture_cases[2], kind="dispatch", state="x", status="pending", submitted_at=now)
+    rows = {r[0]: r[1:] for r in client_for("demo_street").get("/analysis/data/help/?range=month").json()["rows"]}
+    # 东湖街道: two escalations (one approved after 3 h, one rejected after 5 h; one has a failed
+    # result), one dispatch (pending review, a successful result); 溪口社区's request not counted
+    assert rows["提级"] == [2, 50.0, 4.0, 0.0]
+    assert rows["发单"] == [1, None, None, 100.0]
+    assert rows["类型·邻里纠纷"][0] == 2 and rows[f"类型·{r_label('labor_wage')}"][0] == 1
+    district = {r[0]: r[1] for r in client_for("demo_district").get("/analysis/data/help/?range=month").json()["rows"]}
+    assert district["提级"] == 3
 
 
 def test_party_demographics_and_coordinates_derived_at_save(make_case):
@@ -166,6 +352,7 @@ def orm_cases(prefix: str, previous=False):
     return Case.objects.filter(region_path__startswith=prefix, registered_at__gte=start, registered_at__lt=end)
 
 
+@pytest.mark.backend  # date functions, bulk writes, prefix matching
 def test_overview_equals_direct_queries_in_scope(fixture_cases, client_for):
     for username in ("demo_street", "demo_district", "demo_mediator"):
         check_overview(client_for, username)

@@ -1,22 +1,22 @@
 """Every figure of the analysis views as a table: ``{"title", "columns", "rows", "drill",
 "chart"}`` — the page draws the chart from it, shows it as a table, exports it to Excel, and
 ``drill[i]`` is the query string of row i's cases in the drill-through list. Counts come from the
-rollups (analysis.models) where they exist; the few live queries are bounded by the same
-indexed scope + period filters."""
+rollups (analysis.models, read through analysis.counts: months + edge days) where they exist; the
+few live queries are bounded by the same indexed scope + period filters."""
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
 
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, F, Max, Min, Q, Sum
 from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from accounts import roles
-from analysis import sources
+from analysis import counts, sources
 from analysis.derive import AGE_BANDS, SEX_LABELS
 from analysis.filters import FilterError, Filters
-from analysis.models import CaseDaily, PartyDaily, TagDaily
+from analysis.models import HelpDaily, PartyRef
 from analysis.rollup import DAYS_BANDS
 
 ROLLUP_DIMS = {"case_type": "案件类型", "mediation_type": "调解类型", "source": "案件来源", "status": "案件状态"}
@@ -83,17 +83,7 @@ def labels_for(dim: str) -> dict:
         return {}
 
 
-# --- rollup queries --------------------------------------------------------------------------
-def _rollup(model, f: Filters, previous: bool = False):
-    s, e = (f.prev_start, f.prev_end) if previous else (f.start, f.end)
-    qs = model.objects.filter(day__gte=s, day__lte=e)
-    return qs.filter(region_path__startswith=f.prefix) if f.prefix else qs
-
-
-def _sum(qs) -> int:
-    return qs.aggregate(n=Sum("n"))["n"] or 0
-
-
+# --- helpers ---------------------------------------------------------------------------------
 def _rate(part, whole) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
 
@@ -113,8 +103,7 @@ def _live_cases(f: Filters, previous: bool = False):
 def _grouped(f: Filters, previous: bool):
     """The period's rollup grouped by (status, source, level, outcome): a few hundred rows that
     every KPI is computed from in Python (one query instead of one per figure)."""
-    return list(_rollup(CaseDaily, f, previous).order_by().values_list("status", "source", "level", "outcome")
-                .annotate(n=Sum("n"), d=Sum("days_sum")))
+    return counts.rows("case", f, ("status", "source", "level", "outcome"), ("n", "days_sum"), previous)
 
 
 def overview(f: Filters) -> dict:
@@ -159,8 +148,8 @@ def trend(f: Filters) -> dict:
         start = f.prev_start if previous else f.start
         per = defaultdict(Counter)
         closed = _states()["closed"]
-        for day, status, source, n in _rollup(CaseDaily, f, previous).order_by().values_list(
-                "day", "status", "source").annotate(n=Sum("n")):
+        for day, status, source, n in counts.rows("case", f, ("day", "status", "source"), previous=previous,
+                                                  by_day=gran == "day"):
             idx = (day - start).days if gran == "day" else (day.year - start.year) * 12 + day.month - start.month
             per[idx]["registered"] += n
             if status in closed:
@@ -194,8 +183,7 @@ def dim(f: Filters, code: str) -> dict:
     label, _dictionary, in_rollup = dims[code]
     names = labels_for(code)
     if in_rollup:
-        cur = dict(_rollup(CaseDaily, f).values_list(code).annotate(n=Sum("n")))
-        prev = dict(_rollup(CaseDaily, f, True).values_list(code).annotate(n=Sum("n")))
+        cur, prev = (dict(counts.rows("case", f, (code,), previous=p)) for p in (False, True))
     else:  # a field a business admin added (extra JSON): counted live over the period
         cur, prev = ({k or "": n for k, n in _live_cases(f, p).annotate(v=KT(f"extra__{code}")).order_by()
                       .values_list("v").annotate(n=Count("id"))} for p in (False, True))
@@ -216,7 +204,7 @@ def region(f: Filters) -> dict:
         {r.path: r for r in Region.objects.all()}
     cur, prev = Counter(), Counter()
     for target, previous in ((cur, False), (prev, True)):
-        for path, n in _rollup(CaseDaily, f, previous).values_list("region_path").annotate(n=Sum("n")):
+        for path, n in counts.rows("case", f, ("region_path",), previous=previous):
             parts = path.split("/")
             key = "/".join(parts[:depth + 1]) + "/" if len(parts) > depth + 1 else path
             target[key] += n
@@ -228,8 +216,7 @@ def region(f: Filters) -> dict:
 
 def tags(f: Filters) -> dict:
     names = labels_for("tags")
-    cur = dict(_rollup(TagDaily, f).values_list("tag").annotate(n=Sum("n")))
-    prev = dict(_rollup(TagDaily, f, True).values_list("tag").annotate(n=Sum("n")))
+    cur, prev = (dict(counts.rows("tag", f, ("tag",), previous=p)) for p in (False, True))
     keys = sorted(set(cur) | set(prev), key=lambda k: -cur.get(k, 0))
     return {"title": "高发标签", "columns": ["标签", "本期", "上期"],
             "rows": [[names.get(k, k), cur.get(k, 0), prev.get(k, 0)] for k in keys],
@@ -238,11 +225,9 @@ def tags(f: Filters) -> dict:
 
 def people(f: Filters) -> dict:
     """高发人群: parties by age band and sex (people), organisations; repeat parties."""
-    from cases.models import Party
-
     grid = Counter()
     orgs = 0
-    for kind, band, sex, n in _rollup(PartyDaily, f).values_list("party_kind", "age_band", "sex").annotate(n=Sum("n")):
+    for kind, band, sex, n in counts.rows("party", f, ("party_kind", "age_band", "sex")):
         if kind != "person":
             orgs += n
         else:
@@ -252,12 +237,11 @@ def people(f: Filters) -> dict:
     drill = [""] * len(rows)
     rows.append(["单位/组织", None, None, orgs])
     drill.append(f.query(dim="party_kind", value="org"))
-    start, end = f.bounds()
-    parties = Party.objects.filter(case__registered_at__gte=start, case__registered_at__lt=end).exclude(id_number_bidx="")
+    refs = PartyRef.objects.filter(day__gte=f.start, day__lte=f.end)
     if f.prefix:
-        parties = parties.filter(case__region_path__startswith=f.prefix)
-    repeat = (parties.order_by().values("id_number_bidx").annotate(c=Count("case_id", distinct=True))
-              .filter(c__gt=1).count())
+        refs = refs.filter(region_path__startswith=f.prefix)
+    # more than one case: min ≠ max hashes where count(DISTINCT) would sort
+    repeat = refs.order_by().values("bidx").annotate(lo=Min("case_id"), hi=Max("case_id")).filter(lo__lt=F("hi")).count()
     rows.append(["重复涉案当事人（人）", None, None, repeat])
     drill.append(f.query(kpi="repeat_parties"))
     return {"title": "高发人群", "columns": ["年龄段", "男", "女", "未知/合计"], "rows": rows, "drill": drill,
@@ -268,11 +252,11 @@ def effect(f: Filters) -> dict:
     """调解成效: success rate and on-time rate by level and by mediation type; handling time bands."""
     s = _states()
     rows, drill = [], []
-    base = _rollup(CaseDaily, f).exclude(outcome="")
+    with_result = ~Q(outcome="")
     names = labels_for("mediation_type")
     for field, label_of, title in (("level", LEVEL_LABELS, "层级"), ("mediation_type", names, "调解类型")):
         agg = defaultdict(lambda: [0, 0, 0])
-        for key, outcome, n, on_time in base.values_list(field, "outcome").annotate(n=Sum("n"), t=Sum("on_time")):
+        for key, outcome, n, on_time in counts.rows("case", f, (field, "outcome"), ("n", "on_time"), where=with_result):
             a = agg[key]
             a[0] += n
             a[1] += n if outcome in s["success"] else 0
@@ -281,7 +265,7 @@ def effect(f: Filters) -> dict:
             n, ok, on_time = agg[key]
             rows.append([f"{title}·{label_of.get(key, key) or '（未填）'}", n, _rate(ok, n), _rate(on_time, n)])
             drill.append(f.query(dim=field, value=key, kpi="with_result"))
-    bands = dict(base.values_list("days_band").annotate(n=Sum("n")))
+    bands = dict(counts.rows("case", f, ("days_band",), where=with_result))
     for _, band in DAYS_BANDS:
         rows.append([f"用时·{band}", bands.get(band, 0), None, None])
         drill.append("")
@@ -301,8 +285,7 @@ def communities(f: Filters) -> dict:
         comms = comms.filter(path__startswith=f.prefix)
     comms = {r.path: r for r in comms[:500]}
     stats = defaultdict(lambda: {"n": 0, "res": 0, "ok": 0, "open": 0, "types": Counter()})
-    for path, ctype, status, outcome, n in _rollup(CaseDaily, f).values_list(
-            "region_path", "case_type", "status", "outcome").annotate(n=Sum("n")):
+    for path, ctype, status, outcome, n in counts.rows("case", f, ("region_path", "case_type", "status", "outcome")):
         key = next((p for p in comms if path.startswith(p)), None)
         if key is None:
             continue
@@ -335,30 +318,29 @@ def communities(f: Filters) -> dict:
 
 def help_requests(f: Filters) -> dict:
     """求助分析: escalation and dispatch requests — volume, approval rate, time to decision,
-    success after help; by kind."""
-    from cases.models import HelpRequest, Review
+    success after help; by kind. One grouped query over HelpDaily (analysis.rollup)."""
+    from cases.models import HelpRequest
 
-    start, end = f.bounds()
-    hr = HelpRequest.objects.filter(requested_at__gte=start, requested_at__lt=end)
+    hr = HelpDaily.objects.filter(day__gte=f.start, day__lte=f.end)
     if f.prefix:
-        hr = hr.filter(case__region_path__startswith=f.prefix)
+        hr = hr.filter(region_path__startswith=f.prefix)
     s = _states()
+    per_kind = defaultdict(lambda: [0, 0, 0, 0, 0.0, 0, 0])  # n, decided, approved, waited, hours, res, ok
+    by_type = Counter()
+    for kind, ctype, outcome, *sums in hr.order_by().values_list("kind", "case_type", "outcome").annotate(
+            Sum("n"), Sum("decided"), Sum("approved"), Sum("waited"), Sum("wait_hours")):
+        acc = per_kind[kind]
+        for i, v in enumerate(sums):
+            acc[i] += v or 0
+        if outcome:
+            acc[5] += sums[0]
+            acc[6] += sums[0] if outcome in s["success"] else 0
+        by_type[ctype] += sums[0]
     rows, drill = [], []
-    review_kind = {"escalate": "escalation", "dispatch": "dispatch"}
     for kind, label in HelpRequest.KINDS:
-        part = hr.filter(kind=kind)
-        n = part.count()
-        reviews = Review.objects.filter(kind=review_kind[kind], case__in=part.values("case_id"))
-        decided = reviews.exclude(status="pending")
-        d_n = decided.count()
-        approved = decided.filter(status="approve").count()
-        waits = [(b - a).total_seconds() / 3600 for a, b in decided.values_list("submitted_at", "decided_at")[:5000] if b]
-        after = part.filter(case__result__isnull=False)
-        res = after.count()
-        ok = after.filter(case__result__outcome__in=s["success"]).count()
-        rows.append([label, n, _rate(approved, d_n), round(sum(waits) / len(waits), 1) if waits else None, _rate(ok, res)])
+        n, d_n, approved, waited, hours, res, ok = per_kind[kind]
+        rows.append([label, n, _rate(approved, d_n), round(hours / waited, 1) if waited else None, _rate(ok, res)])
         drill.append(f.query(kpi=f"help_{kind}"))
-    by_type = Counter(dict(hr.order_by().values_list("case__case_type").annotate(n=Count("id"))))
     names = labels_for("case_type")
     for code, n in by_type.most_common(10):
         rows.append([f"类型·{names.get(code, code)}", n, None, None, None])
@@ -438,11 +420,11 @@ def map_data(f: Filters, params) -> dict:
                for pk, no, title, lng, lat, ct in points]
     centres = {r.pk: (r.lng, r.lat, r.name, r.path) for r in Region.objects.exclude(lng__isnull=True)}
     heat = []
-    for region_id, n in _rollup(CaseDaily, f).values_list("region_id").annotate(n=Sum("n")):
+    for region_id, n in counts.rows("case", f, ("region_id",)):
         if region_id in centres:
             heat.append([centres[region_id][1], centres[region_id][0], n])
     labels = [{"name": name, "lng": lng, "lat": lat, "id": pk} for pk, (lng, lat, name, path) in centres.items()
               if path.startswith(f.prefix)][:300]
-    total = _sum(_rollup(CaseDaily, f))
+    total = counts.total("case", f)
     return {"markers": markers, "heat": heat, "labels": labels, "total": total, "shown": len(markers),
             "limit": MAP_POINTS}

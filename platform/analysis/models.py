@@ -1,14 +1,16 @@
-"""Rollups behind the 研判 views: daily counts per (region × the case's core dimensions), per tag
-and per party group. Maintained per bucket (one day of one region) by ``analysis.rollup`` from
-signals and the records_changed hook; ``manage.py analysis_rebuild`` rebuilds them whole. They
-hold counts only — nothing identifying."""
+"""Rollups behind the 研判 views: counts per (region × the case's core dimensions), per tag and
+per party group — by day (the ``…Daily`` tables) and by calendar month (the ``…Monthly`` twins,
+derived from the day rows of that month and region whenever they change). A period reads whole
+months from the monthly tables and edge days from the daily ones (analysis.periods). Maintained
+per bucket (one day of one region) by ``analysis.rollup`` from signals and the records_changed
+hook; ``manage.py analysis_rebuild`` rebuilds them whole. They hold counts only — nothing
+identifying."""
 from __future__ import annotations
 
 from django.db import models
 
 
-class CaseDaily(models.Model):
-    day = models.DateField("登记日期")
+class CaseCounts(models.Model):
     region = models.ForeignKey("orgs.Region", verbose_name="区域", on_delete=models.CASCADE,
                                related_name="+", db_constraint=False)
     region_path = models.CharField("区域路径", max_length=255)
@@ -25,17 +27,10 @@ class CaseDaily(models.Model):
     on_time = models.PositiveIntegerField("按期办结数", default=0)  # result submitted by the deadline
 
     class Meta:
-        verbose_name = verbose_name_plural = "案件日汇总"
-        indexes = [
-            models.Index(fields=["day", "region_path"], name="an_case_day_scope"),
-            models.Index(fields=["region_path", "day"], name="an_case_scope_day",
-                         opclasses=["varchar_pattern_ops", "date_ops"]),
-            models.Index(fields=["region", "day"], name="an_case_bucket"),
-        ]
+        abstract = True
 
 
-class TagDaily(models.Model):
-    day = models.DateField("登记日期")
+class TagCounts(models.Model):
     region = models.ForeignKey("orgs.Region", verbose_name="区域", on_delete=models.CASCADE,
                                related_name="+", db_constraint=False)
     region_path = models.CharField("区域路径", max_length=255)
@@ -43,16 +38,13 @@ class TagDaily(models.Model):
     n = models.PositiveIntegerField("案件数")
 
     class Meta:
-        verbose_name = verbose_name_plural = "标签日汇总"
-        indexes = [models.Index(fields=["day", "region_path"], name="an_tag_day_scope"),
-                   models.Index(fields=["region", "day"], name="an_tag_bucket")]
+        abstract = True
 
 
-class PartyDaily(models.Model):
-    """Parties of the cases registered that day: age band at registration, sex, person or
+class PartyCounts(models.Model):
+    """Parties of the cases registered in the bucket: age band at registration, sex, person or
     organisation. Derived from the non-identifying columns (Party.birth_year, Party.sex)."""
 
-    day = models.DateField("登记日期")
     region = models.ForeignKey("orgs.Region", verbose_name="区域", on_delete=models.CASCADE,
                                related_name="+", db_constraint=False)
     region_path = models.CharField("区域路径", max_length=255)
@@ -62,6 +54,109 @@ class PartyDaily(models.Model):
     n = models.PositiveIntegerField("当事人数")
 
     class Meta:
+        abstract = True
+
+
+class CaseDaily(CaseCounts):
+    day = models.DateField("登记日期")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "案件日汇总"
+        indexes = [
+            models.Index(fields=["day", "region_path"], name="an_case_day_scope"),
+            models.Index(fields=["region_path", "day"], name="an_case_scope_day",
+                         opclasses=["varchar_pattern_ops", "date_ops"]),
+            models.Index(fields=["region", "day"], name="an_case_bucket"),
+        ]
+
+
+class TagDaily(TagCounts):
+    day = models.DateField("登记日期")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "标签日汇总"
+        indexes = [models.Index(fields=["day", "region_path"], name="an_tag_day_scope"),
+                   models.Index(fields=["region", "day"], name="an_tag_bucket")]
+
+
+class PartyDaily(PartyCounts):
+    day = models.DateField("登记日期")
+
+    class Meta:
         verbose_name = verbose_name_plural = "当事人日汇总"
         indexes = [models.Index(fields=["day", "region_path"], name="an_party_day_scope"),
                    models.Index(fields=["region", "day"], name="an_party_bucket")]
+
+
+class CaseMonthly(CaseCounts):
+    month = models.DateField("登记月份")  # the month's first day
+
+    class Meta:
+        verbose_name = verbose_name_plural = "案件月汇总"
+        indexes = [
+            models.Index(fields=["month", "region_path"], name="an_case_month_scope"),
+            models.Index(fields=["region_path", "month"], name="an_case_scope_month",
+                         opclasses=["varchar_pattern_ops", "date_ops"]),
+            models.Index(fields=["region", "month"], name="an_case_mbucket"),
+        ]
+
+
+class TagMonthly(TagCounts):
+    month = models.DateField("登记月份")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "标签月汇总"
+        indexes = [models.Index(fields=["month", "region_path"], name="an_tag_month_scope"),
+                   models.Index(fields=["region", "month"], name="an_tag_mbucket")]
+
+
+class PartyMonthly(PartyCounts):
+    month = models.DateField("登记月份")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "当事人月汇总"
+        indexes = [models.Index(fields=["month", "region_path"], name="an_party_month_scope"),
+                   models.Index(fields=["region", "month"], name="an_party_mbucket")]
+
+
+class HelpDaily(models.Model):
+    """求助 per (day requested, the case's region, kind, case type, the case's outcome) with the
+    decisions of the case's reviews of that kind (counted on its latest request of the kind).
+    Kept with the case's bucket (case_day, region): a write to a help request, review or result
+    announces the case (cases.signals), which refreshes that bucket."""
+
+    case_day = models.DateField("案件登记日期")
+    day = models.DateField("求助日期")
+    region = models.ForeignKey("orgs.Region", verbose_name="区域", on_delete=models.CASCADE,
+                               related_name="+", db_constraint=False)
+    region_path = models.CharField("区域路径", max_length=255)
+    kind = models.CharField("求助方式", max_length=16)
+    case_type = models.CharField("案件类型", max_length=64)
+    outcome = models.CharField("调解结果", max_length=32, blank=True)
+    n = models.PositiveIntegerField("求助数")
+    decided = models.PositiveIntegerField("已审批数", default=0)
+    approved = models.PositiveIntegerField("批准数", default=0)
+    waited = models.PositiveIntegerField("有审批用时数", default=0)
+    wait_hours = models.FloatField("审批用时合计（小时）", default=0)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "求助日汇总"
+        indexes = [models.Index(fields=["day", "region_path"], name="an_help_day_scope"),
+                   models.Index(fields=["region", "case_day"], name="an_help_bucket")]
+
+
+class PartyRef(models.Model):
+    """One row per party with an ID number of the bucket's cases (its blind index, not the
+    number): 重复涉案当事人 groups these by blind index instead of joining parties to cases."""
+
+    day = models.DateField("登记日期")
+    region = models.ForeignKey("orgs.Region", verbose_name="区域", on_delete=models.CASCADE,
+                               related_name="+", db_constraint=False)
+    region_path = models.CharField("区域路径", max_length=255)
+    bidx = models.CharField("身份证号盲索引", max_length=64)
+    case_id = models.BigIntegerField("案件")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "当事人盲索引"
+        indexes = [models.Index(fields=["day", "region_path"], name="an_pref_day_scope", include=["bidx", "case_id"]),
+                   models.Index(fields=["region", "day"], name="an_pref_bucket")]
