@@ -848,3 +848,39 @@ def write_report(name: str, lines: list[str]) -> None:
     legend = ("# 本=本区域对象 外=其他区域对象 混=本区域 id + 其他区域 id 匿名=未登录；"
               "数字为状态码，→ 为跳转（GET 跟随），登录=跳到登录页\n")
     (out / f"{name}.txt").write_text(legend + "\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("username", ["demo_street"])  # a PC role with the second factor; H5: tests/test_sso.py
+def test_an_sso_session_sees_exactly_what_a_password_session_sees(username, regions_data, monkeypatch):
+    """Every list screen and every own-object screen of the matrix, opened once by the user's
+    ordinary session and once by a session opened through 政钉 免登 (the loopback fake; the policy
+    trusting 政钉 as the second factor): the same status and the same region markers on every page."""
+    from accounts import policy
+    from accounts.models import SecurityPolicy, User
+    from integrations.models import ExternalAccount, ExternalSystem
+    from tests.fakes.zzd import FakeZzd
+
+    monkeypatch.setenv("ZZD_MATRIX_SECRET", "fake-secret")
+    SecurityPolicy.objects.update_or_create(pk=1, defaults={"zzd_counts_as_factor": True})
+    policy.clear_cache()
+    me = perspective(username, regions_data)
+    differences = []
+    with FakeZzd(employees={"GE_m": {"employeeName": "矩阵", "org": "GO_m", "accountId": 501}}) as fake:
+        system = ExternalSystem.objects.create(code="zzd", name="浙政钉", kind="zzd", enabled=True, base_url=fake.url,
+                                               login_url=fake.url, app_key="fake-app", secret_env="ZZD_MATRIX_SECRET",
+                                               tenant_id="1001", retries=0)
+        ExternalAccount.objects.create(system=system, user=User.objects.get(username=username), external_id="501")
+        sso = Client()
+        assert sso.get("/integrations/zzd/h5/", {"code": fake.issue_code(501)}).status_code == 302
+    urls = []
+    for c in classify_all():
+        if c.kind == "list":
+            urls += [fill(c, values) for values in (object_values(c.kinds, me.other) if c.kinds else [[]])]
+        elif c.kind == "object":
+            urls += [fill(c, values) for side in me.visible for values in object_values(c.kinds, side)]
+    for url in urls:
+        a, b = me.client.get(url), sso.get(url)
+        seen = [{m for m in MARK.values() if m in body_text(r)} if r.status_code == 200 else set() for r in (a, b)]
+        if a.status_code != b.status_code or seen[0] != seen[1]:
+            differences.append(f"{url}：密码会话 {a.status_code} {sorted(seen[0])}，政钉会话 {b.status_code} {sorted(seen[1])}")
+    assert len(urls) > 50 and not differences, "\n".join(differences)

@@ -62,7 +62,7 @@ def otp_verify(request):
     factor, device = factors.first_confirmed_device(request.user)
     if device is None:
         return step_redirect("accounts:otp_setup", next_url(request))
-    if request.user.is_verified():
+    if request.user.is_verified() or policy.sso_is_factor(request):  # the factor is already there
         return redirect(next_url(request))
     form = TokenForm(request.POST or None)
     blocked = factor.blocked(device)
