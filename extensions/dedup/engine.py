@@ -78,11 +78,11 @@ def candidates(sig: dict, conf: Conf, self_id: int | None = None) -> list[int]:
         rows = cur.fetchall()
     per_key = Counter(k for k, _ in rows)
     hot = {k for k, n in per_key.items() if n > HOT_KEY_LIMIT}
-    strong = features.strong_blocks(sig)
+    weights = features.key_weights(sig)
     shared = Counter()
     for k, s in rows:
         if k not in hot and s != self_id:
-            shared[s] += 2 if k in strong else 1
+            shared[s] += weights.get(k, 1)
     return [s for s, n in shared.most_common(conf.max_candidates) if n >= 2]
 
 
@@ -100,20 +100,21 @@ def chunk_candidates(sigs_by_id: dict[int, dict], conf: Conf, newer_only: bool =
         return {}
     window = max(conf.similar_window_days, conf.same_window_days)
     bt, ht = Block._meta.db_table, HotKey._meta.db_table
-    strong_a, strong_k = [], []
+    strong_a, strong_k, strong_w = [], [], []
     for a, sig in sigs_by_id.items():
-        strong = sig.get("_strong")  # the rebuild's store carries them
-        for k in (features.strong_blocks(sig) if strong is None else strong):
+        strong = sig.get("_strong")  # the rebuild's store carries them: [(key, weight)]
+        for k, w in (features.key_weights(sig).items() if strong is None else strong):
             strong_a.append(a)
             strong_k.append(k)
+            strong_w.append(w)
     # weighing and filtering happen in the database: only qualified pairs travel to Python
     sql = (f"WITH rows AS (SELECT a.sig_id AS a, a.key AS key, c.sig_id AS b FROM {bt} a CROSS JOIN LATERAL ("
            f"SELECT b.sig_id FROM {bt} b WHERE b.key = a.key AND b.day BETWEEN a.day - %s AND a.day + %s "
            f"LIMIT {HOT_KEY_LIMIT + 1}) c "
            f"WHERE a.sig_id = ANY(%s) AND NOT EXISTS (SELECT 1 FROM {ht} h WHERE h.key = a.key)), "
            f"hot AS (SELECT a, key FROM rows GROUP BY a, key HAVING count(*) > {HOT_KEY_LIMIT}), "
-           f"strong AS (SELECT * FROM unnest(%s::bigint[], %s::bigint[]) AS s(a, key)), "
-           f"weighed AS (SELECT r.a, r.b, CASE WHEN s.a IS NULL THEN 1 ELSE 2 END AS w FROM rows r "
+           f"strong AS (SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::int[]) AS s(a, key, w)), "
+           f"weighed AS (SELECT r.a, r.b, COALESCE(s.w, 1) AS w FROM rows r "
            f"LEFT JOIN strong s ON s.a = r.a AND s.key = r.key "
            f"WHERE r.b <> r.a {'AND r.b > r.a' if newer_only else ''} "
            f"AND NOT EXISTS (SELECT 1 FROM hot h WHERE h.a = r.a AND h.key = r.key)) "
@@ -122,7 +123,7 @@ def chunk_candidates(sigs_by_id: dict[int, dict], conf: Conf, newer_only: bool =
     with transaction.atomic(), connection.cursor() as cur:
         # JIT compilation costs ~100 ms per execution and buys nothing on index probes
         cur.execute("SET LOCAL jit = off")
-        cur.execute(sql, [window, window, sig_ids, strong_a, strong_k])
+        cur.execute(sql, [window, window, sig_ids, strong_a, strong_k, strong_w])
         rows = cur.fetchall()
     hot = {k for a, b, n, k in rows if k is not None}
     if hot and remember_hot:

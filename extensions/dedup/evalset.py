@@ -136,6 +136,35 @@ def dirty_party(rng: random.Random, p: Person, with_id: bool) -> dict:
             "phone_bidx": "" if masked or not phone else blind(phone), "phone": phone}
 
 
+# what a 110 call record says of each kind of dispute (a few words)
+CALL_WHY = {"labor_wage": ["老板欠工钱不给", "讨薪起冲突", "工钱没结清"], "property": ["和物业为收费吵起来", "物业费争执"],
+            "neighbor": ["楼上漏水谈不拢", "邻居家渗水吵架"], "noise": ["楼下太吵半夜扰民", "噪声扰民起争执"],
+            "traffic": ["车辆剐蹭赔偿谈不拢", "撞车后对方不赔"], "land": ["宅基地边界吵架", "为承包地起冲突"],
+            "consumer": ["办卡后店家不退钱", "商家关门退费争执"], "family": ["家里老人赡养吵架", "家庭纠纷吵闹"]}
+
+
+def police_call(rng: random.Random, rec: dict, kind: str, app: Person, place: dict) -> None:
+    """Most 110 records are one line: the caller's surname and number, a spot near the place,
+    a few words, often no type (a draw of its own, so that the other records stay as they were)."""
+    from clues.normalise import normalise_name, normalise_phone
+
+    if rng.random() < 0.35:
+        return  # a call written up at length
+    why = rng.choice(CALL_WHY[kind])
+    rec["text"] = rng.choice([f"{app.surname}{rng.choice(['先生', '女士'])}报警：{why}，请求出警。",
+                              f"来电报警，称在{place['estate']}附近{why}。", f"报警人称{why}，民警已到场处置。",
+                              f"{why}，双方情绪激动，报警求助。"])
+    rec["title"] = ""
+    rec["case_type"] = kind if rng.random() < 0.45 else ""
+    rec["address"] = rng.choice([f"{place['estate']}{place['b']}幢附近", f"{place['road']}{place['no']}号门口",
+                                 f"{place['estate']}门口", f"{place['road']}{place['no']}号"])
+    raw_name = app.surname + rng.choice(["先生", "女士"]) if rng.random() < 0.7 else ""
+    nm = normalise_name(raw_name)
+    phone, _ = normalise_phone(app.phone)  # the number the call came from
+    rec["parties"] = [{"name": nm["name"] if nm["known"] else "", "known": nm["known"], "surname": nm.get("surname", ""),
+                       "id_bidx": "", "phone_bidx": blind(phone), "phone": phone}]
+
+
 def generate(seed: int, disputes: int = 3000):
     """(records, labels): records as features.build input; labels {(key_a, key_b): verdict}."""
     rng = random.Random(seed)
@@ -193,10 +222,13 @@ def generate(seed: int, disputes: int = 3000):
             key = f"{ch}:E{seed}{n:07d}"
             n += 1
             title = text[:rng.randint(6, 14)] if rng.random() < 0.7 else ""
-            recs.append({"key": key, "kind": "case" if is_case else "clue", "obj_id": n, "channel": ch,
-                         "region_path": "", "case_type": t if rng.random() < 0.9 else "", "reported_at": when,
-                         "title": title, "text": text, "address": address_variant(rng, place), "address_id": None,
-                         "parties": parties})
+            rec = {"key": key, "kind": "case" if is_case else "clue", "obj_id": n, "channel": ch,
+                   "region_path": "", "case_type": t if rng.random() < 0.9 else "", "reported_at": when,
+                   "title": title, "text": text, "address": address_variant(rng, place), "address_id": None,
+                   "parties": parties}
+            if ch == "police110":
+                police_call(random.Random(f"{seed}:{key}"), rec, t, app, place)
+            recs.append(rec)
             dispute_of[key] = did
             person_of[key] = {app.key} | ({resp.key} if is_case and resp is not None else set())
             group_of[key] = group
@@ -242,14 +274,14 @@ def predict(recs: list[dict], conf) -> dict:
     out = {}
     for i, s in enumerate(sigs):
         shared = Counter()
-        strong = features.strong_blocks(s)
+        weights = features.key_weights(s)
         for b in blocks[i]:
             rows = [j for j in index[b] if abs(sigs[j]["day"] - s["day"]) <= window]
             if len(rows) > HOT_KEY_LIMIT:
                 continue
             for j in rows:
                 if j > i:
-                    shared[j] += 2 if b in strong else 1
+                    shared[j] += weights.get(b, 1)
         for j, n in shared.most_common(conf.max_candidates):
             if n < 2:
                 break

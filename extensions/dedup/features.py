@@ -203,18 +203,34 @@ def blocks(sig: dict) -> list[int]:
 def strong_blocks(sig: dict) -> set[int]:
     """The keys that alone make a candidate: party identity, the exact address, an organisation.
     A door, an estate or one MinHash band alone is shared by too many unrelated records."""
-    return block_keys(sig)[0]
+    persons, others = _strong_keys(sig)
+    return {stable_hash(k) for k in persons | others}
 
 
-def block_keys(sig: dict) -> tuple[set[int], set[int]]:
-    keys = set()
+# a shared party key outranks any number of shared weak keys when candidates are capped: a
+# repeat caller's other report must not be crowded out by look-alike template texts
+PERSON_KEY_WEIGHT = 16
+PLACE_TILE_DAYS = 40  # twice the shipped same-case window (20 days)
+STRONG_KEY_WEIGHT = 2
+
+
+def key_weights(sig: dict) -> dict[int, int]:
+    """Strong blocking key → its weight in the candidate ranking (a weak key weighs 1)."""
+    persons, others = _strong_keys(sig)
+    return {**{stable_hash(k): STRONG_KEY_WEIGHT for k in others},
+            **{stable_hash(k): PERSON_KEY_WEIGHT for k in persons}}
+
+
+def _strong_keys(sig: dict) -> tuple[set[str], set[str]]:
+    """(party keys: ID, phone, masked phone, name at a place; the other strong keys)."""
+    persons = set()
     for p in sig["parties"]:
         if p["i"]:
-            keys.add(f"id:{p['i']}")
+            persons.add(f"id:{p['i']}")
         if p["p"]:
-            keys.add(f"ph:{p['p']}")
+            persons.add(f"ph:{p['p']}")
         if p["t"]:
-            keys.add(f"pt:{p['t']}")
+            persons.add(f"pt:{p['t']}")
     key, door, estate, community = (sig["places"] + ["", "", "", ""])[:4]
     # one report gives the door, another only the estate and building (a police call: 某小区3幢楼下):
     # a name is keyed at each of them
@@ -222,13 +238,28 @@ def block_keys(sig: dict) -> tuple[set[int], set[int]]:
     for p in sig["parties"]:
         for where in wheres:  # a name alone is no evidence (同名不同人) and makes huge buckets
             if p["n"]:
-                keys.add(f"nm:{p['n']}@{where}")
+                persons.add(f"nm:{p['n']}@{where}")
+    keys = set()
+    # the same door (else building) within weeks: the one key a short record (a 110 call: a
+    # spot, a few words) shares with the other reports of its matter. Two tilings of
+    # PLACE_TILE_DAYS offset by half: reports less than half a tile apart share a tile.
+    spot = door or estate
+    if spot:
+        keys.add(f"dt:{spot}@{sig['day'] // PLACE_TILE_DAYS}")
+        keys.add(f"dt:{spot}@{(sig['day'] + PLACE_TILE_DAYS // 2) // PLACE_TILE_DAYS}+")
     if key:
         keys.add(f"ad:{key}")
     if sig.get("address_id"):
         keys.add(f"sa:{sig['address_id']}")
     for e in sig["employers"]:
         keys.add(f"em:{e}")
+    return persons, keys
+
+
+def block_keys(sig: dict) -> tuple[set[int], set[int]]:
+    persons, others = _strong_keys(sig)
+    keys = persons | others
+    key, door, estate, community = (sig["places"] + ["", "", "", ""])[:4]
     weak = set()
     for p in sig["parties"]:
         for where in (door, estate):  # 王先生 at the same door / building

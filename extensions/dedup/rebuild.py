@@ -226,7 +226,7 @@ def features_chunk(task: tuple) -> tuple[int, float, list]:
     sigs = [features.build(r, _conf) for r in records.records(kind, ids)]
     for sig in sigs:  # blocking keys once: the COPY writes them, the pair phase needs the strong ones
         strong, weak = features.block_keys(sig)
-        sig["_blocks"], sig["_strong"] = sorted(strong | weak), sorted(strong)
+        sig["_blocks"], sig["_strong"] = sorted(strong | weak), sorted(features.key_weights(sig).items())
     with transaction.atomic():
         write_bulk(sigs, first_id)
     return len(sigs), _rss_mb(), [(sig["id"], _pack(sig)) for sig in sigs]

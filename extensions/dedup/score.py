@@ -29,8 +29,27 @@ PERSON_SCORES = ("id", "phone", "phone_tail_name", "phone_tail", "name", "name_p
                  "surname_place", "surname")
 
 
-def _person(pa: list[dict], pb: list[dict], ps: dict, place: float) -> tuple[float, str]:
+def named_in(name: str, shingles: set) -> bool:
+    """Whether a full name (王艳平) is written in a text, judged by its bigrams (the signature
+    keeps no text): a record whose party is only 王先生 often names 王艳平 in its story. Only
+    names of three or more characters: 董明 would be found in 董明琳."""
+    return len(name) >= 3 and name[:2] in shingles and all(name[i:i + 2] in shingles for i in range(1, len(name) - 1))
+
+
+def _phones_differ(a: dict, b: dict) -> bool:
+    """Both give a phone (full or masked) and they differ: probably two people."""
+    return bool((a["p"] and b["p"] and a["p"] != b["p"]) or (a["t"] and b["t"] and a["t"] != b["t"]))
+
+
+def _person(pa: list[dict], pb: list[dict], ps: dict, place: float, words_a: set = frozenset(),
+            words_b: set = frozenset()) -> tuple[float, str]:
+    """How surely two records share a party (score, reason); ``words_a`` / ``words_b`` are the
+    records' text shingles."""
     best, why = 0.0, ""
+    name_score = ps["name"] if place >= 0.4 else min(ps["name"], NAME_ONLY_CAP)
+    # a full name of one record written in the other's text (its party only 王先生, or not listed)
+    if any(named_in(x["n"], words_a) for x in pb) or any(named_in(x["n"], words_b) for x in pa):
+        best, why = name_score, "姓名见于对方案情"
     for a in pa:
         for b in pb:
             score, reason = 0.0, ""
@@ -54,14 +73,12 @@ def _person(pa: list[dict], pb: list[dict], ps: dict, place: float) -> tuple[flo
                 else:
                     score, reason = ps["phone_tail"], "脱敏电话吻合"
             elif names_same:
-                differs = a["p"] and b["p"] and a["p"] != b["p"]
-                if differs:
+                if _phones_differ(a, b):
                     score, reason = ps["name_phone_differs"], "姓名相同但电话不同"
                 else:
-                    score = ps["name"] if place >= 0.4 else min(ps["name"], NAME_ONLY_CAP)
-                    reason = "姓名相同"
+                    score, reason = name_score, "姓名相同"
             elif surname_ok and not (a["n"] and b["n"]):
-                if place >= 0.6:
+                if place >= 0.6 and not _phones_differ(a, b):  # two workers 陈 at one site: two phones
                     score, reason = ps["surname_place"], "姓氏相同且地址吻合"
                 else:
                     score, reason = ps["surname"], "姓氏相同"
@@ -94,6 +111,7 @@ def _estate(estate_building: str) -> str:
 
 SHORT_TEXT = 24     # shingles: a record this short is judged by how much of it the other holds
 PERSON_NEAR_MIN = 0.8  # phone, ID number, or masked phone with a fitting name
+UNRELATED_TEXT = 0.1   # two long texts sharing less than this of their bigrams tell different stories
 SHORT_PERSON_MIN = 0.55  # … for a short record at a fitting place: a surname at the building will do
 
 
@@ -110,7 +128,9 @@ def _anchor(a: dict, b: dict, gap: int, group_window: float, conf, employer: flo
     """What 同案不同人 stands on ('' when nothing): the same named counterparty within weeks (at the
     same place, or with an agreeing amount), the
     same building or standard address within the same-case window, or the same community with
-    an agreeing amount. A placeholder counterparty (某装修公司) or a shared stock phrase is none."""
+    an agreeing amount. A placeholder counterparty (某装修公司) or a shared stock phrase is none.
+    ``amount`` is 1 when the two share an amount or count (workers of one group claim different
+    money for the same months: that shared 7个月 is an overlapping specific)."""
     both_placed = bool(a["places"][0] and b["places"][0])
     if employer and gap <= group_window and (place > 0 or amount > 0 or not both_placed):
         # one named employer at one site (a property company or a chain serves many places:
@@ -127,6 +147,17 @@ def _anchor(a: dict, b: dict, gap: int, group_window: float, conf, employer: flo
     return ""
 
 
+def _amount(am_a: set, am_b: set) -> float:
+    """1 when the amounts agree, −1 when they conflict, 0 when nothing to compare. Money decides:
+    two workers of one employer owed 11700元 and 4100元 for the same 7个月 are two claims."""
+    money_a, money_b = {x for x in am_a if x.endswith("元")}, {x for x in am_b if x.endswith("元")}
+    if money_a and money_b and not money_a & money_b:
+        return -1.0
+    if am_a & am_b:
+        return 1.0
+    return -1.0 if _units(am_a) & _units(am_b) else 0.0
+
+
 def jaccard(a: set, b: set) -> float:
     if not a or not b:
         return 0.0
@@ -134,7 +165,7 @@ def jaccard(a: set, b: set) -> float:
     return inter / (len(a) + len(b) - inter)
 
 
-def _hopeless(a: dict, b: dict, conf, gap: int, place: float, person: float) -> bool:
+def _hopeless(a: dict, b: dict, conf, gap: int, place: float, person: float, short: int) -> bool:
     """True when no matter evidence could lift the pair to a verdict (matter ≤ its maximum)."""
     w = conf.weights
     matter_max = max(1.0, w["amount_conflict"]) * max(1.0, w["type_conflict"])
@@ -150,7 +181,9 @@ def _hopeless(a: dict, b: dict, conf, gap: int, place: float, person: float) -> 
     same_type = a["case_type"] and a["case_type"] == b["case_type"]
     group_window = conf.same_window_days * w["group_window_factor"]
     employer = gap <= group_window and not set(a["employers"]).isdisjoint(b["employers"])
-    if not same_type and not (employer and not (a["case_type"] and b["case_type"])):
+    untyped = not (a["case_type"] and b["case_type"])
+    short_here = 0 < short <= SHORT_TEXT and place >= 0.6 and gap <= conf.same_window_days  # see compare
+    if not same_type and not (untyped and (employer or short_here)):
         return True
     same_address = bool(a.get("address_id")) and a.get("address_id") == b.get("address_id")
     return not (employer or ((place > 0 or same_address) and gap <= conf.same_window_days))
@@ -167,18 +200,18 @@ def compare(a: dict, b: dict, conf, sh_a: set | None = None, sh_b: set | None = 
     ps = conf.person_scores
     gap = abs(a["day"] - b["day"])
     place, place_why = _place(a, b)
-    person, person_why = _person(a["parties"], b["parties"], ps, place)
-    if not explain_none and _hopeless(a, b, conf, gap, place, person):
-        return None, 0.0, []
     sh_a = sh_a if sh_a is not None else set(a["shingles"].split())
     sh_b = sh_b if sh_b is not None else set(b["shingles"].split())
-    text = jaccard(sh_a, sh_b)
+    person, person_why = _person(a["parties"], b["parties"], ps, place, sh_a, sh_b)
     short = min(len(sh_a), len(sh_b))
+    if not explain_none and _hopeless(a, b, conf, gap, place, person, short):
+        return None, 0.0, []
+    text = jaccard(sh_a, sh_b)
     if 0 < short <= SHORT_TEXT and w.get("short_text", 0):
         # a police call or a one-line report says little: how much of it the other text holds
         text = max(text, len(sh_a & sh_b) / short * w["short_text"])
     am_a, am_b = set(a["amounts"]), set(b["amounts"])
-    amount = 1.0 if am_a & am_b else (-1.0 if _units(am_a) & _units(am_b) else 0.0)
+    amount = _amount(am_a, am_b)
     same_type = 1.0 if a["case_type"] and a["case_type"] == b["case_type"] else 0.0
     employer = 1.0 if set(a["employers"]) & set(b["employers"]) else 0.0
     both_typed = bool(a["case_type"] and b["case_type"])
@@ -204,8 +237,11 @@ def compare(a: dict, b: dict, conf, sh_a: set | None = None, sh_b: set | None = 
     # a short record (a 110 call: a surname, the caller's phone, a spot) needs less of the
     # person when the place fits too
     short_record = 0 < short <= SHORT_TEXT and place >= 0.4
+    # two full stories by one person that share no words, place or amount are two matters (a
+    # repeat caller's next complaint), however close in time
+    unrelated = short > SHORT_TEXT and text < UNRELATED_TEXT and place < 0.4 and amount <= 0
     near_person = (gap <= w.get("person_near_days", 0) and amount >= 0 and not (both_typed and not same_type)
-                   and person >= (SHORT_PERSON_MIN if short_record else PERSON_NEAR_MIN))
+                   and not unrelated and person >= (SHORT_PERSON_MIN if short_record else PERSON_NEAR_MIN))
     if near_person:
         same = max(same, person * w.get("person_near", 0))
 
@@ -229,9 +265,10 @@ def compare(a: dict, b: dict, conf, sh_a: set | None = None, sh_b: set | None = 
         return None, 0.0, reasons() if explain_none else []
     # 同案不同人: the same named organisation within weeks, or the same door within the same-case window
     group_window = conf.same_window_days * w["group_window_factor"]
-    anchor = _anchor(a, b, gap, group_window, conf, employer, place, amount)
-    # the same type, or one untyped report naming the same counterparty
-    typed_ok = same_type or (not both_typed and anchor == ANCHOR_EMPLOYER)
+    anchor = _anchor(a, b, gap, group_window, conf, employer, place, 1.0 if am_a & am_b else 0.0)
+    # the same type, or one untyped report naming the same counterparty, or an untyped short
+    # record (a 110 call types nothing) at the same building or door within the same-case window
+    typed_ok = same_type or (not both_typed and (anchor == ANCHOR_EMPLOYER or (0 < short <= SHORT_TEXT and place >= 0.6)))
     group = group_matter if typed_ok and anchor else 0.0
     # a shared surname is no shared person (王先生 and 王某某 in one building are two households)
     by_person = 0.0 if person_why.startswith("姓氏") else person * w["person_similar"]
