@@ -4,7 +4,7 @@ from analysis import rollup
 
 
 class Command(BaseCommand):
-    help = "重建研判分析的汇总表（案件/标签/当事人日汇总）；--derive 先补齐批量写入未派生的当事人年龄性别与案件坐标"
+    help = "重建研判分析的汇总表（案件/标签/当事人日汇总及月汇总、求助日汇总、当事人盲索引）；--derive 先补齐批量写入未派生的当事人年龄性别与案件坐标"
 
     def add_arguments(self, parser):
         parser.add_argument("--derive", action="store_true",
