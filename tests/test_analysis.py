@@ -9,7 +9,9 @@ import io
 from collections import Counter
 
 import pytest
+from django.db import connection
 from django.db.models import Count, Sum
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from analysis import rollup
@@ -533,3 +535,28 @@ def test_drill_through_export_map_and_pages(fixture_cases, client_for):
     check_excel_export_holds_the_table(fixture_cases, client_for)
     check_cockpit_pages_render(fixture_cases, client_for)
     check_map_points_are_scoped(fixture_cases, client_for)
+
+
+def test_repeat_parties_count_is_cached_until_the_rollups_change(make_case, commit, client_for):
+    """重复涉案当事人 is counted once for many viewers and recounted as soon as a case changes it."""
+    c = client_for("demo_street")
+
+    def repeat():
+        rows = c.get("/analysis/data/people/?range=month").json()["rows"]
+        return next(r[3] for r in rows if r[0] == "重复涉案当事人（人）")
+
+    with commit():
+        make_case("湖滨社区", parties=[{"name": "甲", "id_number": ID_M_1985}])
+    assert repeat() == 0
+    from analysis import datacache
+
+    with CaptureQueriesContext(connection) as seen:
+        assert repeat() == 0
+    assert not [q for q in seen.captured_queries if PartyRef._meta.db_table in q["sql"]]  # from the cache
+    with commit():
+        make_case("文昌社区", parties=[{"name": "甲", "id_number": ID_M_1985}])  # the same person again
+    assert repeat() == 1
+    before = datacache.version()
+    with commit():
+        make_case("溪口社区", parties=[{"name": "乙", "id_number": ID_F_1960}])  # another street
+    assert datacache.version() > before and repeat() == 1

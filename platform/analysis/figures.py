@@ -13,7 +13,7 @@ from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from accounts import roles
-from analysis import counts, sources
+from analysis import counts, datacache, sources
 from analysis.derive import AGE_BANDS, SEX_LABELS
 from analysis.filters import FilterError, Filters
 from analysis.models import HelpDaily, PartyRef
@@ -237,15 +237,19 @@ def people(f: Filters) -> dict:
     drill = [""] * len(rows)
     rows.append(["单位/组织", None, None, orgs])
     drill.append(f.query(dim="party_kind", value="org"))
-    refs = PartyRef.objects.filter(day__gte=f.start, day__lte=f.end)
-    if f.prefix:
-        refs = refs.filter(region_path__startswith=f.prefix)
-    # more than one case: min ≠ max hashes where count(DISTINCT) would sort
-    repeat = refs.order_by().values("bidx").annotate(lo=Min("case_id"), hi=Max("case_id")).filter(lo__lt=F("hi")).count()
+    repeat = datacache.cached("repeat_parties", [f.start, f.end, f.prefix], lambda: _repeat_parties(f))
     rows.append(["重复涉案当事人（人）", None, None, repeat])
     drill.append(f.query(kpi="repeat_parties"))
     return {"title": "高发人群", "columns": ["年龄段", "男", "女", "未知/合计"], "rows": rows, "drill": drill,
             "chart": "stack"}
+
+
+def _repeat_parties(f: Filters) -> int:
+    refs = PartyRef.objects.filter(day__gte=f.start, day__lte=f.end)
+    if f.prefix:
+        refs = refs.filter(region_path__startswith=f.prefix)
+    # more than one case: min ≠ max hashes where count(DISTINCT) would sort
+    return refs.order_by().values("bidx").annotate(lo=Min("case_id"), hi=Max("case_id")).filter(lo__lt=F("hi")).count()
 
 
 def effect(f: Filters) -> dict:

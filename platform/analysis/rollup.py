@@ -26,6 +26,7 @@ from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from analysis import datacache
 from analysis.derive import age_band
 from analysis.models import (CaseDaily, CaseMonthly, HelpDaily, PartyDaily, PartyMonthly, PartyRef, TagDaily,
                              TagMonthly)
@@ -82,6 +83,7 @@ def refresh_months(buckets) -> None:
     month — from the day rows of that month."""
     for month, region_id in sorted(set(buckets), key=lambda b: (b[0], b[1] or 0)):
         _refresh_month(month, region_id)
+    datacache.bump()  # figures cached from the rollups are recounted
 
 
 def _refresh_month(month: dt.date, region_id: int | None) -> None:
