@@ -560,3 +560,44 @@ def test_repeat_parties_count_is_cached_until_the_rollups_change(make_case, comm
     with commit():
         make_case("溪口社区", parties=[{"name": "乙", "id_number": ID_F_1960}])  # another street
     assert datacache.version() > before and repeat() == 1
+
+
+@pytest.mark.backend  # year extraction in the local zone, date-time differences compared with durations
+def test_age_band_and_handling_time_rows_drill_to_their_cases(fixture_cases, client_for):
+    """Every 年龄段 row of 高发人群 and every 用时 row of 调解成效 opens the cases behind it: the
+    cases in scope with such a person (age when registered) / whose result took that long."""
+    import re
+
+    from analysis.derive import age_band
+    from analysis.rollup import days_band
+    from cases.models import Party
+
+    c = client_for("demo_street")
+    cases = list(orm_cases(street_path()).select_related("result"))
+
+    def drilled(query):
+        page = c.get("/analysis/cases/?" + query)
+        assert page.status_code == 200
+        return int(re.search(r'id="an-drill-count">(\d+)<', page.content.decode()).group(1))
+
+    people = c.get("/analysis/data/people/?range=month").json()
+    checked = 0
+    for row, query in zip(people["rows"], people["drill"]):
+        if not query or "dim=age_band" not in query:
+            continue
+        want = {p.case_id for p in Party.objects.filter(case__in=cases, party_kind="person")
+                if (age_band(p.birth_year, timezone.localtime(p.case.registered_at).year) or "未知") == row[0]}
+        assert drilled(query) == len(want), row
+        checked += bool(want)
+    assert checked >= 2
+    effect = c.get("/analysis/data/effect/?range=month").json()
+    checked = 0
+    for row, query in zip(effect["rows"], effect["drill"]):
+        if not row[0].startswith("用时·"):
+            continue
+        want = [x for x in cases if getattr(x, "result", None) and x.result.submitted_at
+                and days_band(max((x.result.submitted_at - x.registered_at).total_seconds() / 86400, 0)) == row[0][3:]]
+        assert drilled(query) == len(want) == row[1], row
+        checked += bool(want)
+    assert checked >= 2
+    assert c.get("/analysis/cases/?dim=age_band&value=200岁").status_code == 400

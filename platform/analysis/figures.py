@@ -8,7 +8,8 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 
-from django.db.models import Count, F, Max, Min, Q, Sum
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Min, Q, Sum
+from django.db.models.functions import ExtractYear
 from django.db.models.fields.json import KT
 from django.utils import timezone
 
@@ -234,7 +235,7 @@ def people(f: Filters) -> dict:
             grid[(band or "未知", SEX_LABELS.get(sex, "未知"))] += n
     bands = [label for _, label in AGE_BANDS] + ["未知"]
     rows = [[b, grid[(b, "男")], grid[(b, "女")], grid[(b, "未知")]] for b in bands]
-    drill = [""] * len(rows)
+    drill = [f.query(dim="age_band", value=b) for b in bands]
     rows.append(["单位/组织", None, None, orgs])
     drill.append(f.query(dim="party_kind", value="org"))
     repeat = datacache.cached("repeat_parties", [f.start, f.end, f.prefix], lambda: _repeat_parties(f))
@@ -272,7 +273,7 @@ def effect(f: Filters) -> dict:
     bands = dict(counts.rows("case", f, ("days_band",), where=with_result))
     for _, band in DAYS_BANDS:
         rows.append([f"用时·{band}", bands.get(band, 0), None, None])
-        drill.append("")
+        drill.append(f.query(dim="days_band", value=band, kpi="with_result"))
     return {"title": "调解成效", "columns": ["分组", "有结果案件", "成功率(%)", "按期率(%)"], "rows": rows,
             "drill": drill, "chart": "bar"}
 
@@ -390,6 +391,10 @@ def drill_cases(f: Filters, params) -> "QuerySet":  # noqa: F821
             qs = qs.filter(tags__icontains=f'"{value}"')
         elif code == "party_kind":
             qs = qs.filter(parties__party_kind=value).distinct()
+        elif code == "age_band":
+            qs = _with_age_band(qs, value)
+        elif code == "days_band":
+            qs = _with_days_band(qs, value)
         elif code == "level":
             if not (str(value).isascii() and str(value).isdigit()) or len(str(value)) > 2:
                 raise FilterError("处理层级参数无效")
@@ -401,6 +406,38 @@ def drill_cases(f: Filters, params) -> "QuerySet":  # noqa: F821
     warning = params.get("warning")
     if warning:
         qs = qs.filter(warning__level=warning) if hasattr(Case, "warning") else qs.none()
+    return qs
+
+
+def _with_age_band(qs, label: str):
+    """Cases with a person of that age when the case was registered (as the rollup counts them)."""
+    if label == "未知":
+        return qs.filter(parties__party_kind="person", parties__birth_year__isnull=True).distinct()
+    lowers = [lower for lower, _ in AGE_BANDS]
+    names = [name for _, name in AGE_BANDS]
+    if label not in names:
+        raise FilterError(f"年龄段“{str(label)[:20]}”不存在")
+    i = names.index(label)
+    year = ExtractYear("registered_at")
+    born = {"parties__party_kind": "person", "parties__birth_year__lte": year - lowers[i]}
+    if i + 1 < len(lowers):
+        born["parties__birth_year__gt"] = year - lowers[i + 1]
+    return qs.filter(**born).distinct()  # one filter(): the same party meets every condition
+
+
+def _with_days_band(qs, label: str):
+    """Cases whose result came that many days after registration (the rollup's 用时 bands)."""
+    bounds = [bound for bound, _ in DAYS_BANDS]
+    names = [name for _, name in DAYS_BANDS]
+    if label not in names:
+        raise FilterError(f"用时区间“{str(label)[:20]}”不存在")
+    i = names.index(label)
+    qs = qs.filter(result__submitted_at__isnull=False).annotate(
+        took=ExpressionWrapper(F("result__submitted_at") - F("registered_at"), output_field=DurationField()))
+    if bounds[i] is not None:
+        qs = qs.filter(took__lte=dt.timedelta(days=bounds[i]))
+    if i > 0:
+        qs = qs.filter(took__gt=dt.timedelta(days=bounds[i - 1]))
     return qs
 
 
