@@ -136,8 +136,8 @@ def _anchor(a: dict, b: dict, gap: int, group_window: float, conf, employer: flo
         # one named employer at one site (a property company or a chain serves many places:
         # elsewhere only with an agreeing amount)
         return ANCHOR_EMPLOYER
-    if gap > conf.same_window_days:
-        return ""
+    if gap > conf.same_window_days or (a["employers"] and b["employers"] and not employer):
+        return ""  # (two named counterparties that differ: two matters, whatever the place)
     if a.get("address_id") and a.get("address_id") == b.get("address_id"):
         return "共同锚点：同一标准地址"
     if place >= 0.6:
@@ -165,7 +165,7 @@ def jaccard(a: set, b: set) -> float:
     return inter / (len(a) + len(b) - inter)
 
 
-def _hopeless(a: dict, b: dict, conf, gap: int, place: float, person: float, short: int) -> bool:
+def _hopeless(a: dict, b: dict, conf, gap: int, place: float, person: float, untyped_short: bool) -> bool:
     """True when no matter evidence could lift the pair to a verdict (matter ≤ its maximum)."""
     w = conf.weights
     matter_max = max(1.0, w["amount_conflict"]) * max(1.0, w["type_conflict"])
@@ -182,7 +182,7 @@ def _hopeless(a: dict, b: dict, conf, gap: int, place: float, person: float, sho
     group_window = conf.same_window_days * w["group_window_factor"]
     employer = gap <= group_window and not set(a["employers"]).isdisjoint(b["employers"])
     untyped = not (a["case_type"] and b["case_type"])
-    short_here = 0 < short <= SHORT_TEXT and place >= 0.6 and gap <= conf.same_window_days  # see compare
+    short_here = untyped_short and place >= 0.6 and gap <= conf.same_window_days  # see compare
     if not same_type and not (untyped and (employer or short_here)):
         return True
     same_address = bool(a.get("address_id")) and a.get("address_id") == b.get("address_id")
@@ -204,7 +204,9 @@ def compare(a: dict, b: dict, conf, sh_a: set | None = None, sh_b: set | None = 
     sh_b = sh_b if sh_b is not None else set(b["shingles"].split())
     person, person_why = _person(a["parties"], b["parties"], ps, place, sh_a, sh_b)
     short = min(len(sh_a), len(sh_b))
-    if not explain_none and _hopeless(a, b, conf, gap, place, person, short):
+    # the untyped one of the two is a short record (a 110 call types nothing, says little)
+    untyped_short = any(not x["case_type"] and 0 < len(sh) <= SHORT_TEXT for x, sh in ((a, sh_a), (b, sh_b)))
+    if not explain_none and _hopeless(a, b, conf, gap, place, person, untyped_short):
         return None, 0.0, []
     text = jaccard(sh_a, sh_b)
     if 0 < short <= SHORT_TEXT and w.get("short_text", 0):
@@ -268,7 +270,7 @@ def compare(a: dict, b: dict, conf, sh_a: set | None = None, sh_b: set | None = 
     anchor = _anchor(a, b, gap, group_window, conf, employer, place, 1.0 if am_a & am_b else 0.0)
     # the same type, or one untyped report naming the same counterparty, or an untyped short
     # record (a 110 call types nothing) at the same building or door within the same-case window
-    typed_ok = same_type or (not both_typed and (anchor == ANCHOR_EMPLOYER or (0 < short <= SHORT_TEXT and place >= 0.6)))
+    typed_ok = same_type or (not both_typed and (anchor == ANCHOR_EMPLOYER or (untyped_short and place >= 0.6)))
     group = group_matter if typed_ok and anchor else 0.0
     # a shared surname is no shared person (王先生 and 王某某 in one building are two households)
     by_person = 0.0 if person_why.startswith("姓氏") else person * w["person_similar"]
