@@ -186,6 +186,15 @@ def fresh_security_policy():
 
 
 @pytest.fixture(autouse=True)
+def fresh_analysis_figures():
+    """Figures cached from the rollups (analysis.datacache) are keyed by a version kept in the
+    cache, which outlives a test's rolled-back rows: each test starts on a new version."""
+    from analysis import datacache
+
+    datacache.invalidate()
+
+
+@pytest.fixture(autouse=True)
 def fresh_warning_configuration():
     """The warning configuration is cached per metadata version in each process
     (extensions.escalation.subscribers); a test's rules, rolled back with its transaction, must

@@ -7,7 +7,7 @@ import datetime as dt
 
 from django.db.models import F, Q, Sum
 
-from analysis import models
+from analysis import datacache, models
 from analysis.periods import plan
 
 TABLES = {"case": (models.CaseDaily, models.CaseMonthly), "tag": (models.TagDaily, models.TagMonthly),
@@ -34,8 +34,15 @@ def rows(kind: str, f, fields, sums=("n",), previous: bool = False, where: Q | N
     """[(*fields values, *sums)] grouped by ``fields`` over the filters' period (or the previous
     one) — what ``values_list(*fields).annotate(n=Sum("n"), …)`` gives on one table."""
     s, e = (f.prev_start, f.prev_end) if previous else (f.start, f.end)
+    # the rollups change only through a refresh, which bumps the cache version: exact, and a
+    # figure many district users open at once is summed once
+    return datacache.cached("rows", [kind, s, e, f.prefix, list(fields), list(sums), str(where), by_day],
+                            lambda: _rows(kind, s, e, f.prefix, fields, sums, where, by_day))
+
+
+def _rows(kind, s, e, prefix, fields, sums, where, by_day) -> list[tuple]:
     merged: dict[tuple, list] = {}
-    for qs in _parts(kind, s, e, f.prefix, where, by_day):
+    for qs in _parts(kind, s, e, prefix, where, by_day):
         for row in qs.values_list(*fields).annotate(**{f"_{x}": Sum(x) for x in sums}):
             key, vals = row[:len(fields)], row[len(fields):]
             acc = merged.get(key)
@@ -49,4 +56,5 @@ def rows(kind: str, f, fields, sums=("n",), previous: bool = False, where: Q | N
 
 def total(kind: str, f, previous: bool = False, where: Q | None = None) -> int:
     s, e = (f.prev_start, f.prev_end) if previous else (f.start, f.end)
-    return sum(qs.aggregate(n=Sum("n"))["n"] or 0 for qs in _parts(kind, s, e, f.prefix, where, False))
+    return datacache.cached("total", [kind, s, e, f.prefix, str(where)], lambda: sum(
+        qs.aggregate(n=Sum("n"))["n"] or 0 for qs in _parts(kind, s, e, f.prefix, where, False)))

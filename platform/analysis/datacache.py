@@ -7,32 +7,42 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 
 from django.core.cache import cache
 from django.db import transaction
 
 VERSION_KEY = "analysis:rollup-version"
 TTL = 3600  # an unused figure leaves the cache
+# a process-local cache (no REDIS_URL) never hears of a refresh made by another process (the task
+# worker's ingest): there a figure may be at most this old
+LOCAL_TTL = 30
+
+
+def _fresh() -> int:
+    # a lost version (evicted, cache restarted) starts past any number used before
+    return time.time_ns() // 1000
 
 
 def version() -> int:
     v = cache.get(VERSION_KEY)
     if v is None:
-        cache.add(VERSION_KEY, 1, None)
-        v = cache.get(VERSION_KEY) or 1
+        cache.add(VERSION_KEY, _fresh(), None)
+        v = cache.get(VERSION_KEY) or _fresh()
     return v
 
 
-def _bump() -> None:
+def invalidate() -> None:
+    """A new version: every cached figure is recounted on its next read."""
     try:
         cache.incr(VERSION_KEY)
     except ValueError:  # evicted or never set
-        cache.add(VERSION_KEY, 1, None)
+        cache.add(VERSION_KEY, _fresh(), None)
 
 
 def bump() -> None:
-    _bump()
-    transaction.on_commit(_bump)
+    invalidate()
+    transaction.on_commit(invalidate)
 
 
 def cached(name: str, parts, compute):
@@ -41,5 +51,12 @@ def cached(name: str, parts, compute):
     value = cache.get(key)
     if value is None:
         value = compute()
-        cache.set(key, value, TTL)
+        cache.set(key, value, LOCAL_TTL if _process_local() else TTL)
     return value
+
+
+def _process_local() -> bool:
+    from django.core.cache import caches
+    from django.core.cache.backends.locmem import LocMemCache
+
+    return isinstance(caches["default"], LocMemCache)
