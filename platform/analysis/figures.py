@@ -460,12 +460,12 @@ def map_data(f: Filters, params) -> dict:
                 "warning": colour_of.get(pk, ("", ""))[0], "color": colour_of.get(pk, ("", ""))[1]}
                for pk, no, title, lng, lat, ct in points]
     centres = {r.pk: (r.lng, r.lat, r.name, r.path) for r in Region.objects.exclude(lng__isnull=True)}
-    heat = []
-    for region_id, n in counts.rows("case", f, ("region_id",)):
+    heat, total = [], 0
+    for region_id, n in counts.rows("case", f, ("region_id",)):  # per region: the heat and, summed, the total
+        total += n
         if region_id in centres:
             heat.append([centres[region_id][1], centres[region_id][0], n])
     labels = [{"name": name, "lng": lng, "lat": lat, "id": pk} for pk, (lng, lat, name, path) in centres.items()
               if path.startswith(f.prefix)][:300]
-    total = counts.total("case", f)
     return {"markers": markers, "heat": heat, "labels": labels, "total": total, "shown": len(markers),
             "limit": MAP_POINTS}
