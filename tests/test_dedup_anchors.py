@@ -134,6 +134,8 @@ def test_an_untyped_110_call_at_the_site_is_similar_to_a_workers_report(conf):
                address="解放路205号门口", parties=[person("", surname="魏", phone="13900001111", phone_bidx="p2")], day=2)
     v, _, reasons = verdict(conf, report, call)
     assert v == "similar" and reasons[1] == "共同锚点：同一楼栋/门牌", reasons
+    # a call made while the matter is hot: not a fortnight later at a building of many households
+    assert verdict(conf, report, dict(call, reported_at=T0 + dt.timedelta(days=12)))[0] is None
     # a long untyped report beside a short typed one of another kind is no such case
     long_untyped = dict(report, case_type="")
     noise_call = rec("minhu:3", "投诉富源KTV音响声太大，卢静平家老人孩子无法休息", channel="minhu", case_type="noise",

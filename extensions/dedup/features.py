@@ -243,8 +243,8 @@ def _strong_keys(sig: dict) -> tuple[set[str], set[str]]:
     # the same door (else building) within weeks: the one key a short record (a 110 call: a
     # spot, a few words) shares with the other reports of its matter. Two tilings of
     # PLACE_TILE_DAYS offset by half: reports less than half a tile apart share a tile.
-    # (the estate without its building too: a call from 某小区门口 names no building)
-    for spot in {door or estate, re.sub(r"\d+幢$", "", estate)} - {""}:
+    spot = door or estate
+    if spot:
         keys.add(f"dt:{spot}@{sig['day'] // PLACE_TILE_DAYS}")
         keys.add(f"dt:{spot}@{(sig['day'] + PLACE_TILE_DAYS // 2) // PLACE_TILE_DAYS}+")
     if key:

@@ -112,6 +112,8 @@ def _estate(estate_building: str) -> str:
 SHORT_TEXT = 24     # shingles: a record this short is judged by how much of it the other holds
 PERSON_NEAR_MIN = 0.8  # phone, ID number, or masked phone with a fitting name
 UNRELATED_TEXT = 0.1   # two long texts sharing less than this of their bigrams tell different stories
+SHORT_ANCHOR_PLACE = 0.6  # an untyped short record is 同案不同人 only at this place (building / door) …
+SHORT_ANCHOR_DAYS = 7      # … and within a week (a call is made while the matter is hot)
 SHORT_PERSON_MIN = 0.55  # … for a short record at a fitting place: a surname at the building will do
 
 
@@ -182,7 +184,7 @@ def _hopeless(a: dict, b: dict, conf, gap: int, place: float, person: float, unt
     group_window = conf.same_window_days * w["group_window_factor"]
     employer = gap <= group_window and not set(a["employers"]).isdisjoint(b["employers"])
     untyped = not (a["case_type"] and b["case_type"])
-    short_here = untyped_short and place >= 0.6 and gap <= conf.same_window_days  # see compare
+    short_here = untyped_short and place >= SHORT_ANCHOR_PLACE and gap <= SHORT_ANCHOR_DAYS  # see compare
     if not same_type and not (untyped and (employer or short_here)):
         return True
     same_address = bool(a.get("address_id")) and a.get("address_id") == b.get("address_id")
@@ -270,7 +272,8 @@ def compare(a: dict, b: dict, conf, sh_a: set | None = None, sh_b: set | None = 
     anchor = _anchor(a, b, gap, group_window, conf, employer, place, 1.0 if am_a & am_b else 0.0)
     # the same type, or one untyped report naming the same counterparty, or an untyped short
     # record (a 110 call types nothing) at the same building or door within the same-case window
-    typed_ok = same_type or (not both_typed and (anchor == ANCHOR_EMPLOYER or (untyped_short and place >= 0.6)))
+    typed_ok = same_type or (not both_typed and (anchor == ANCHOR_EMPLOYER or (
+        untyped_short and place >= SHORT_ANCHOR_PLACE and gap <= SHORT_ANCHOR_DAYS)))
     group = group_matter if typed_ok and anchor else 0.0
     # a shared surname is no shared person (王先生 and 王某某 in one building are two households)
     by_person = 0.0 if person_why.startswith("姓氏") else person * w["person_similar"]
