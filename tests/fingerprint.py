@@ -39,6 +39,7 @@ NOT_REGION_DATA = {
     "library.QACategory": "基层减负问答分类：全区共享（区级维护）",
     "library.QAEntry": "基层减负问答：全区共享（区级维护，Excel 导入导出）",
     "assessment.Indicator": "考核指标（元数据）",
+    "analysis.SavedView": "常用分析视图（元数据）：全区共享，区域按区划代码保存，打开时限于本人范围",
     "assessment.Snapshot": "考核快照的期间与所用指标：全区一份（各对象的结果行 SnapshotRow 按区域路径）",
     "assessment.RecomputeLog": "已关闭期间的重算记录：随快照，全区一份",
     "integrations.ExternalSystem": "外部系统配置与状态：全区一份（区级管理员配置）",

@@ -608,3 +608,72 @@ def test_age_band_and_handling_time_rows_drill_to_their_cases(fixture_cases, cli
         checked += bool(want)
     assert checked >= 2
     assert c.get("/analysis/cases/?dim=age_band&value=200岁").status_code == 400
+
+
+def test_saved_views_shipped_saved_on_screen_scoped_and_validated(world, client_for):
+    """常用视图 (metadata kind analysis_views): the shipped ones show on every analysis page; a
+    district admin saves the view on screen (its region kept by 区划代码) and everyone opens it; a
+    region outside the viewer's scope is dropped from the link; bad input is refused in Chinese."""
+    from analysis.models import SavedView
+    from lowcode.serialization import load_metadata
+    from orgs.models import Region
+
+    load_metadata(["analysis_views"])  # what make demo / deploying does for every kind
+    assert SavedView.objects.filter(origin="shipped").count() >= 4
+    street = client_for("demo_street")
+    page = street.get("/analysis/").content.decode()
+    assert "常用视图" in page and "本年总体态势" in page and "/analysis/?range=year" in page
+    assert "保存当前视图" not in page  # a street admin uses views, the district saves them
+    refused = street.post("/analysis/views/save/", {"page": "cases", "name": "越权", "query": "range=year"})
+    assert refused.status_code == 403 and not SavedView.objects.filter(name="越权").exists()
+
+    xikou = Region.objects.get(name="溪口社区")  # in 西溪街道: outside demo_street's 东湖街道
+    district = client_for("demo_district")
+    assert "保存当前视图" in district.get("/analysis/case-analysis/").content.decode()
+    resp = district.post("/analysis/views/save/", {
+        "page": "cases", "name": "溪口本年劳资", "query": f"range=year&region={xikou.pk}&dim=case_type&value=labor_wage"})
+    assert resp.status_code == 302 and resp["Location"].startswith("/analysis/case-analysis/?")
+    view = SavedView.objects.get(name="溪口本年劳资")
+    assert view.origin == "site" and view.params == {
+        "range": "year", "region_code": xikou.code, "dim": "case_type", "value": "labor_wage"}
+    assert f"region={xikou.pk}" in district.get("/analysis/").content.decode()
+    theirs = street.get("/analysis/").content.decode()
+    assert "溪口本年劳资" in theirs and f"region={xikou.pk}" not in theirs  # not theirs to see: own scope
+    # bad input: no name; a page that does not exist; a filter the view cannot hold
+    empty = district.post("/analysis/views/save/", {"page": "cases", "name": " ", "query": "range=year"}, follow=True)
+    assert "请填写视图名称" in empty.content.decode()
+    assert district.post("/analysis/views/save/", {"page": "nowhere", "name": "x", "query": ""}).status_code == 400
+    bad = district.post("/analysis/views/save/", {"page": "cases", "name": "坏范围", "query": "range=decade"}, follow=True)
+    assert "时间范围 range 只能是" in bad.content.decode() and not SavedView.objects.filter(name="坏范围").exists()
+    # the business admin edits a view in the admin: an unknown filter key is refused in Chinese
+    admin = client_for("demo_config")
+    r = admin.post(f"/admin/analysis/savedview/{view.pk}/change/", {
+        "code": view.code, "name": view.name, "page": "cases", "params": '{"colour": "red"}', "sort": "100",
+        "enabled": "on"})
+    assert r.status_code == 200 and "不认识的筛选条件：colour" in r.content.decode()
+
+
+def test_a_figure_counted_by_one_request_is_waited_for_not_counted_again():
+    """Requests arriving while another one counts the same figure wait for its result (after a
+    write many district users would otherwise all recount the same year at once)."""
+    import threading
+    import time
+
+    from analysis import datacache
+
+    datacache.invalidate()
+    calls, results = [], []
+
+    def slow():
+        calls.append(1)
+        time.sleep(0.3)
+        return [("示范区", 42)]
+
+    threads = [threading.Thread(target=lambda: results.append(datacache.cached("t", ["x"], slow))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and results == [[("示范区", 42)]] * 4
+    datacache.invalidate()  # a refresh: counted again
+    assert datacache.cached("t", ["x"], slow) == [("示范区", 42)] and len(calls) == 2

@@ -10,3 +10,9 @@ class AnalysisConfig(AppConfig):
         from analysis import signals
 
         signals.connect()
+
+        from lowcode.metakinds import register
+
+        # 常用视图: named pages with their filters, shipped and added by the business admin
+        register("analysis_views", model="analysis.SavedView", file="analysis/views.yaml", key=("code",),
+                 json_key_order=("range", "start", "end", "region_code", "dim", "value", "kpi", "warning"))

@@ -45,14 +45,31 @@ def bump() -> None:
     transaction.on_commit(invalidate)
 
 
+WAIT_SECONDS = 3.0  # how long a request waits for another one already counting the same figure
+
+
 def cached(name: str, parts, compute):
+    """The figure from the cache, else counted — once: requests arriving while another one counts
+    the same figure wait for its result instead of counting it again (no stampede after a write)."""
     raw = json.dumps([version(), name, parts], default=str, ensure_ascii=False)
     key = "analysis:figure:" + hashlib.sha256(raw.encode()).hexdigest()
     value = cache.get(key)
-    if value is None:
-        value = compute()
-        cache.set(key, value, LOCAL_TTL if _process_local() else TTL)
-    return value
+    if value is not None:
+        return value
+    if cache.add(key + ":counting", 1, int(WAIT_SECONDS) + 1):
+        try:
+            value = compute()
+            cache.set(key, value, LOCAL_TTL if _process_local() else TTL)
+        finally:
+            cache.delete(key + ":counting")
+        return value
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(0.01)
+        value = cache.get(key)
+        if value is not None:
+            return value
+    return compute()  # the other request failed or is slow: count here
 
 
 def _process_local() -> bool:

@@ -8,6 +8,9 @@ identifying."""
 from __future__ import annotations
 
 from django.db import models
+from simple_history.models import HistoricalRecords
+
+from lowcode.models import MetaRecord
 
 
 class CaseCounts(models.Model):
@@ -160,3 +163,53 @@ class PartyRef(models.Model):
         verbose_name = verbose_name_plural = "当事人盲索引"
         indexes = [models.Index(fields=["day", "region_path"], name="an_pref_day_scope", include=["bidx", "case_id"]),
                    models.Index(fields=["region", "day"], name="an_pref_bucket")]
+
+
+# --- 常用视图 (metadata kind "analysis_views") ---------------------------------------------------
+VIEW_PAGES = [("cockpit", "总体分析"), ("cases", "案件分析"), ("help", "求助分析"), ("map", "案件地图")]
+# the filter parameters a saved view may hold (analysis.filters reads them); a region is kept by
+# its 区划代码 so a view travels between installations
+VIEW_PARAMS = ("range", "start", "end", "region_code", "dim", "value", "kpi", "warning")
+
+
+class SavedView(MetaRecord):
+    """A named analysis view — a page with its filters — that everyone with the analysis opens from
+    the view bar (e.g. 本年婚姻家庭纠纷、本季度群体性纠纷). Shipped ones in metadata/analysis/views.yaml;
+    a business admin adds and edits them in the admin or saves the view on screen."""
+
+    code = models.SlugField("编码", max_length=64, unique=True)
+    name = models.CharField("名称", max_length=64)
+    page = models.CharField("页面", max_length=16, choices=VIEW_PAGES, default="cockpit")
+    params = models.JSONField("筛选条件", default=dict, blank=True,
+                              help_text="时间范围 range（month/quarter/year/custom，custom 时填 start、end）、区域 region_code（区划代码）、"
+                                        "维度 dim 与取值 value、指标 kpi、预警 warning")
+    description = models.CharField("说明", max_length=200, blank=True)
+    sort = models.IntegerField("排序", default=100)
+    enabled = models.BooleanField("启用", default=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    META_FIELDS = ("code", "name", "page", "params", "description", "sort", "enabled")
+
+    class Meta:
+        verbose_name = verbose_name_plural = "常用分析视图"
+        ordering = ["sort", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if not isinstance(self.params, dict):
+            raise ValidationError({"params": "筛选条件应为键值对象"})
+        unknown = sorted(set(self.params) - set(VIEW_PARAMS))
+        if unknown:
+            raise ValidationError({"params": f"不认识的筛选条件：{'、'.join(unknown)}（可用：{'、'.join(VIEW_PARAMS)}）"})
+        bad = [k for k, v in self.params.items() if not isinstance(v, (str, int)) or len(str(v)) > 64]
+        if bad:
+            raise ValidationError({"params": f"筛选条件取值应为不超过 64 字的文字：{'、'.join(bad)}"})
+        rng = self.params.get("range", "month")
+        if rng not in ("month", "quarter", "year", "custom"):
+            raise ValidationError({"params": "时间范围 range 只能是 month、quarter、year 或 custom"})
+        if rng == "custom" and not (self.params.get("start") and self.params.get("end")):
+            raise ValidationError({"params": "自定义时间范围须同时填写 start 和 end（如 2026-01-01）"})

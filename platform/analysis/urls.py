@@ -9,6 +9,7 @@ urlpatterns = [
     path("help-analysis/", views.help_analysis, name="help"),
     path("map/", views.case_map, name="map"),
     path("cases/", views.drill, name="drill"),
+    path("views/save/", views.save_view, name="save_view"),
     path("data/dim/", views.dim_data, name="dim"),
     path("data/map/", views.map_data, name="map_data"),
     # one URL per figure (no free parameter): overview, trend, region, tags, people, effect, communities, help

@@ -13,8 +13,9 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
-from analysis import figures
+from analysis import figures, saved
 from analysis.filters import RANGES, FilterError, NoScope, parse, region_choices
 
 CHARTS = {
@@ -58,6 +59,8 @@ def _page(request, page: str, template: str = "analysis/dashboard.html", extra=N
         "nav": [("cockpit", "总体分析", reverse("analysis:cockpit")), ("cases", "案件分析", reverse("analysis:cases")),
                 ("help", "求助分析", reverse("analysis:help")), ("map", "案件地图", reverse("analysis:map"))],
     }
+    ctx["saved_views"] = saved.links(f.prefix)
+    ctx["can_save_view"] = request.user.has_perm("analysis.add_savedview")
     if page == "cases":
         ctx["charts"] += [{"key": f"dim:{code}", "url": _data_url(f"dim:{code}")} for code, _ in ctx["extra_dims"]]
     ctx.update(extra or {})
@@ -68,6 +71,38 @@ def _data_url(chart: str) -> str:
     if chart.startswith("dim:"):
         return reverse("analysis:dim") + "?dim=" + chart[4:]
     return reverse(f"analysis:data_{chart}")
+
+
+@login_required
+@require_POST
+def save_view(request):
+    """保存当前视图: the page and filters on screen become a 常用视图 for everyone (metadata)."""
+    from django.contrib import messages
+    from django.core.exceptions import ValidationError
+    from django.http import HttpResponseRedirect, QueryDict
+
+    from analysis.models import SavedView
+
+    if not request.user.has_perm("analysis.add_savedview"):
+        return _refuse(request, NoScope("您没有保存常用视图的权限"), 403)
+    page = request.POST.get("page", "")
+    if page not in saved.PAGE_URLS:
+        return _refuse(request, FilterError("页面参数无效"), 400)
+    query = QueryDict(request.POST.get("query", "")[:1000])
+    back = reverse(saved.PAGE_URLS[page]) + ("?" + query.urlencode() if query else "")
+    name = (request.POST.get("name") or "").strip()
+    view = SavedView(code=saved.new_code(name), name=name[:64], page=page, params=saved.params_from(query.dict()),
+                     sort=100)
+    try:
+        if not name:
+            raise ValidationError({"name": "请填写视图名称"})
+        view.full_clean()
+    except ValidationError as exc:
+        messages.error(request, "常用视图未保存：" + "；".join(m for ms in exc.message_dict.values() for m in ms))
+        return HttpResponseRedirect(back)
+    view.save()
+    messages.success(request, f"已保存常用视图“{view.name}”，所有有研判权限的用户都能在“常用视图”中打开。")
+    return HttpResponseRedirect(back)
 
 
 @login_required
