@@ -220,6 +220,7 @@ def main() -> int:
                 ("个人档案 person archive", f"/analysis/parties/{party.pk}/archive/")]
     rows, ok = [], True
     slowest = (0.0, "", "")  # the district's slowest year view: (median, label, url)
+    year_views = []
     for username in ("demo_district", "demo_street"):
         client = logged_in(username)
         for label, path in VIEWS + archives:
@@ -237,16 +238,21 @@ def main() -> int:
                     samples.append((time.perf_counter() - t0) * 1000)
                 med = statistics.median(samples)
                 ok &= med < TARGET_MS
-                if username == "demo_district" and rng == "year" and med > slowest[0]:
-                    slowest = (med, label, full)
+                if username == "demo_district" and rng == "year":
+                    year_views.append((med, label, full))
+                    slowest = max(slowest, (med, label, full))
                 rows.append([username, label, rng, f"{med:.1f}", f"{bench.percentile(samples, 95):.1f}",
                              f"{max(samples):.1f}", "ok" if med < TARGET_MS else "SLOW"])
                 print("  ".join(rows[-1]), flush=True)
-    together = at_the_same_moment(logged_in, slowest[2], args.users, args.iterations)
-    med = statistics.median(together)
-    ok &= med < TARGET_MS
-    rows.append([f"demo_district ×{args.users}", f"{slowest[1]}，{args.users} 人同时", "year", f"{med:.1f}",
-                 f"{bench.percentile(together, 95):.1f}", f"{max(together):.1f}", "ok" if med < TARGET_MS else "SLOW"])
+    heaviest = sorted(year_views, reverse=True)[:args.users]
+    for label, urls in ((f"{slowest[1]}，{args.users} 人同时", [slowest[2]] * args.users),
+                        (f"最慢的 {args.users} 个视图各一人同时", [u for _, _, u in heaviest])):
+        together = at_the_same_moment(logged_in, urls, args.iterations)
+        med = statistics.median(together)
+        ok &= med < TARGET_MS
+        rows.append([f"demo_district ×{args.users}", label, "year", f"{med:.1f}", f"{bench.percentile(together, 95):.1f}",
+                     f"{max(together):.1f}", "ok" if med < TARGET_MS else "SLOW"])
+        print("  ".join(rows[-1]), flush=True)
     header = ["user", "view", "range", "median ms", "p95 ms", "max ms", f"< {TARGET_MS:.0f} ms"]
     print(f"\nPostgreSQL, {Case.objects.count():,} cases; load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
@@ -254,9 +260,9 @@ def main() -> int:
     return 0 if ok else 1
 
 
-def at_the_same_moment(logged_in, url: str, users: int, iterations: int) -> list[float]:
-    """Each of ``users`` threads (own client, own database connection) requests ``url``
-    ``iterations`` times, all starting together: every request's own latency in ms."""
+def at_the_same_moment(logged_in, urls: list[str], iterations: int) -> list[float]:
+    """One thread per URL (own client, own database connection) requests it ``iterations`` times,
+    all starting each round together on a cold cache: every request's own latency in ms."""
     import threading
 
     from django.db import connection
@@ -264,11 +270,12 @@ def at_the_same_moment(logged_in, url: str, users: int, iterations: int) -> list
     from analysis import datacache
 
     samples, lock = [], threading.Lock()
+    users = len(urls)
     clients = [logged_in("demo_district") for _ in range(users)]
     # each round: the figures' cache invalidated (as by a write), then all users at once
     start = threading.Barrier(users, action=datacache.invalidate)
 
-    def one_user(client):
+    def one_user(client, url):
         try:
             client.get(url)  # warm this connection
             mine = []
@@ -282,7 +289,7 @@ def at_the_same_moment(logged_in, url: str, users: int, iterations: int) -> list
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=one_user, args=(c,)) for c in clients]
+    threads = [threading.Thread(target=one_user, args=(c, u)) for c, u in zip(clients, urls)]
     for t in threads:
         t.start()
     for t in threads:
