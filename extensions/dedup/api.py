@@ -68,15 +68,16 @@ def _refs_many(keys: list[str], verdict: str) -> dict[str, list[RecordRef]]:
     if not keys:
         return {}
     wanted = set(keys)
-    pairs = list(Pair.objects.filter(Q(a_key__in=keys) | Q(b_key__in=keys), verdict=verdict)
-                 .exclude(status="rejected"))
+    # rows, not model instances: an ingest chunk's re-check reads ~100,000 pairs here
+    pairs = (Pair.objects.filter(Q(a_key__in=keys) | Q(b_key__in=keys), verdict=verdict).exclude(status="rejected")
+             .values_list("pk", "a_key", "b_key", "score", "status", "reasons"))
     found: dict[str, dict[str, tuple[float, bool, tuple]]] = {k: {} for k in keys}
     pair_ids: dict[str, dict[str, int]] = {k: {} for k in keys}
-    for p in pairs:
-        for own in {p.a_key, p.b_key} & wanted:
-            other = p.other(own)
-            found[own][other] = (p.score, p.status == "confirmed", tuple(p.reasons))
-            pair_ids[own][other] = p.pk
+    for pk, a, b, score, status, reasons in pairs:
+        for own in {a, b} & wanted:
+            other = b if own == a else a
+            found[own][other] = (score, status == "confirmed", tuple(reasons))
+            pair_ids[own][other] = pk
     excluded: dict[str, set] = {k: set() for k in keys}
     if verdict == "same":
         # a 一件事档案 is confirmed "same" as a whole
@@ -186,21 +187,22 @@ def group_sizes(kind: str, pks) -> dict[int, int]:
 
     def pairs(verdict: str, among: list[str], both: bool = False):
         q = Q(a_key__in=among, b_key__in=among) if both else Q(a_key__in=among) | Q(b_key__in=among)
-        return (Pair.objects.filter(q, verdict=verdict).exclude(status="rejected")
-                .values_list("a_key", "b_key", "reasons"))
+        qs = Pair.objects.filter(q, verdict=verdict).exclude(status="rejected")
+        if verdict == "similar":  # only 同案不同人: picked in the database (decoding every pair's reasons cost seconds)
+            qs = qs.filter(reasons__0=GROUP_REASON)
+        return qs.values_list("a_key", "b_key")
 
     # the other reports of each record's own dispute
     dispute: dict[str, set[str]] = {k: {k} for k in own}
     wanted = set(own)
-    for a, b, _ in pairs("same", own):
+    for a, b in pairs("same", own):
         for k in {a, b} & wanted:
             dispute[k].add(b if k == a else a)
     reports = sorted({r for rs in dispute.values() for r in rs})
     partners: dict[str, set[str]] = {}
-    for a, b, reasons in pairs("similar", reports):
-        if reasons and reasons[0] == GROUP_REASON:
-            partners.setdefault(a, set()).add(b)
-            partners.setdefault(b, set()).add(a)
+    for a, b in pairs("similar", reports):
+        partners.setdefault(a, set()).add(b)
+        partners.setdefault(b, set()).add(a)
     members = {k: set(rs) | {p for r in rs for p in partners.get(r, ())} for k, rs in dispute.items()}
     if not any(len(m) > len(dispute[k]) for k, m in members.items()):
         return {}
@@ -216,7 +218,7 @@ def group_sizes(kind: str, pks) -> dict[int, int]:
 
     for i in range(0, len(everyone), 1000):
         part = everyone[i:i + 1000]
-        for a, b, _ in pairs("same", part):
+        for a, b in pairs("same", part):
             if a in parent and b in parent:
                 parent[root(a)] = root(b)
     out = {}

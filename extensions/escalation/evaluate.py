@@ -152,13 +152,15 @@ def case_verdicts(cases, ctx: F.Context) -> dict[int, Verdict]:
     except Exception:  # noqa: BLE001 — as below: warnings go on without the duplicate model
         logger.exception("escalation: group lookup failed")
         groups = {}
+    try:
+        same = F.same_refs_many([c for c in cases if c.pk in maybe]) if maybe else {}
+    except Exception:  # noqa: BLE001 — the duplicate model being down must not stop warnings
+        logger.exception("escalation: duplicate lookup failed for %s cases", len(maybe))
+        same = {}
+    ctx.need_failed({r.pk for refs in same.values() for r in refs if r.kind == "case"})
     for case in cases:
         case._group_size = groups.get(case.pk, 0)
-        try:
-            refs = F.same_refs(case) if case.pk in maybe else []
-        except Exception:  # noqa: BLE001 — the duplicate model being down must not stop warnings
-            logger.exception("escalation: duplicate lookup failed for case %s", case.pk)
-            refs = []
+        refs = same.get(case.pk, [])
         case._same_pks = {r.pk for r in refs if r.kind == "case"}
         by_window = {w: F.case_facts(case, ctx, w, counts[w], refs) for w in ctx.config.windows("case")}
         out[case.pk] = decide(ctx.config, "case", by_window)

@@ -14,8 +14,9 @@ How it stays fast and safe:
   history rows); if anything in that transaction fails, it is rolled back and the chunk is
   replayed record by record, each in its own savepoint — so a bad record never blocks good ones
   and a record is never half-written;
-- changed records (rare) go record by record: the previous payload is kept (RawRecordVersion),
-  the clean record is re-derived in place (its id, status, assignee, links stay);
+- changed records (an update feed) are written in bulk too (``Deriver.bulk_changed``, with the
+  same one-by-one replay on failure): the previous payload is kept (RawRecordVersion), the clean
+  record is re-derived in place (its id, status, assignee, links stay);
 - a record that is valid JSON with an id but cannot be cleaned is stored raw (so a rule change
   and ``reclean`` can fix it) and reported as rejected with its reason.
 
@@ -33,7 +34,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from clues import bulkcopy, readers
@@ -407,6 +408,83 @@ class Deriver:
                        for p, clue_id in zip(good, clue_ids) for values in self.clue_party_values(p)]
             bulkcopy.insert_rows(ClueParty, parties)
 
+    # -- writing, bulk (changed records) -----------------------------------------------------
+    def bulk_changed(self, changed: list[Pending]) -> list[Pending]:
+        """Update a chunk of changed records in place, as ``write_one`` would one by one (previous
+        payloads kept as versions, clean records re-derived, their parties replaced), in a few
+        statements per chunk (clues.bulksave). Returns the records left to ``write_one``: no
+        stored clean record yet, a cleaning error, content changed back meanwhile (rare)."""
+        from cases.models import Case, Party
+        from secure import crypto
+
+        from clues import bulksave
+
+        raws = {r.record_key: r for r in RawRecord.objects.select_for_update()
+                .filter(record_key__in=[p.record_key for p in changed]).defer("payload")}
+        event = self.rule.kind == "event"
+        if event:
+            held = {c.raw_id: c for c in Clue.objects.filter(raw_id__in=[r.pk for r in raws.values()])}
+        else:
+            held = Case.objects.in_bulk([r.case_id for r in raws.values() if r.case_id is not None])
+        todo, rest = [], []
+        for p in changed:
+            raw = raws.get(p.record_key)
+            clean = None if raw is None else held.get(raw.pk if event else raw.case_id)
+            if clean is None or p.std is None or raw.payload_hash == p.phash:
+                rest.append(p)
+            else:
+                todo.append((p, raw, clean))
+        if not todo:
+            return rest
+        now = timezone.now()
+        self._keep_versions([raw.pk for _, raw, _ in todo], now)
+        cleans, parties = [], []
+        for p, raw, clean in todo:
+            raw.payload = crypto.encrypt(p.payload_text) if p.payload_text else p.raw  # text: encrypted as is
+            raw.payload_hash, raw.last_seen, raw.last_batch = p.phash, now, self.batch
+            raw.times_seen += 1
+            for k, v in self.quality_fields(p).items():
+                setattr(raw, k, v)
+            if event:
+                values = self.clue_values(p)
+            else:  # what Case.save adds (region path, deadline) case_values already holds
+                values = self.case_values(p)
+                values["extra"] = {**(clean.extra or {}), **values["extra"]}
+                p.case_id = clean.pk
+            for k, v in values.items():
+                setattr(clean, k, v)
+            clean._change_reason, clean._history_user = CHANGE_REASON, self.user
+            cleans.append(clean)
+            if not event:
+                for party in self.case_parties(p, clean):
+                    party._change_reason = CHANGE_REASON
+                    parties.append(party)
+        model, party_model = (Clue, ClueParty) if event else (Case, Party)
+        bulksave.save_many(model, cleans, user=self.user, reason=CHANGE_REASON)
+        ids = [c.pk for c in cleans]
+        old_parties = list(party_model.objects.filter(**{f"{'clue' if event else 'case'}_id__in": ids}))
+        bulksave.delete_many(party_model, old_parties)
+        if event:  # no history, no signals: as the new records' COPY
+            bulkcopy.insert_rows(ClueParty, [{"clue_id": clean.pk, **values} for (p, _, clean) in todo
+                                             for values in self.clue_party_values(p)])
+        else:
+            bulksave.create_many(Party, parties)
+        bulksave.save_many(RawRecord, [raw for _, raw, _ in todo])
+        return rest
+
+    def _keep_versions(self, raw_ids: list[int], now) -> None:
+        """The stored payloads become versions: copied inside the database (the ciphertext as
+        it is; no decryption and re-encryption in Python)."""
+        q = connection.ops.quote_name
+        v, r = RawRecordVersion._meta.db_table, RawRecord._meta.db_table
+        with connection.cursor() as cur:
+            for i in range(0, len(raw_ids), 500):
+                part = raw_ids[i:i + 500]
+                cur.execute(f"INSERT INTO {q(v)} (raw_id, payload, payload_hash, received_at, replaced_at, batch_id) "
+                            f"SELECT id, payload, payload_hash, last_seen, %s, %s FROM {q(r)} "
+                            f"WHERE id IN ({', '.join(['%s'] * len(part))})",
+                            [now, getattr(self.batch, "pk", None), *part])
+
     # -- writing, one record ---------------------------------------------------------------
     def write_one(self, p: Pending) -> str:
         """Create, update or confirm one record, in the caller's savepoint. Returns
@@ -560,8 +638,8 @@ class Run:
         with hooks.muted(*MUTED_EVENTS):
             if new:
                 self._write_new(new)
-            for p in changed:
-                self._write_one(p)
+            if changed:
+                self._write_changed(changed)
         self.flush_rejections()
         self.announce()
 
@@ -593,6 +671,25 @@ class Run:
             return
         for p in new:
             self._count(p, "rejected" if p.error else "new")
+
+    def _write_changed(self, changed: list[Pending]) -> None:
+        """Changed records in bulk, in one transaction; as with new records, a failure rolls it
+        back and the chunk is replayed record by record (a bad record never blocks good ones)."""
+        try:
+            with transaction.atomic():
+                rest = self.d.bulk_changed(changed)
+        except Exception:  # noqa: BLE001 — replay one by one: isolate the bad record
+            logger.warning("bulk update of %s records failed; replaying one by one", len(changed), exc_info=True)
+            for p in changed:
+                p.case_id = None
+                self._write_one(p)
+            return
+        left = {id(p) for p in rest}
+        for p in changed:
+            if id(p) in left:
+                self._write_one(p)
+            else:
+                self._count(p, "rejected" if p.error else "updated")
 
     def _write_one(self, p: Pending) -> None:
         try:

@@ -253,13 +253,22 @@ def on_cases_changed(kind: str, ids, **_):
         return
     from cases.models import Case
 
-    cases = {c.pk: c for c in Case.objects.filter(pk__in=list(ids)).select_related("result")
-             .prefetch_related("parties")}
-    for pk in ids:
-        if pk in cases:
-            index_case(cases[pk])
-        else:
-            remove("case", [pk])
+    cases = list(Case.objects.filter(pk__in=list(ids)).select_related("result").prefetch_related("parties"))
+    index_cases(cases, gone=set(ids) - {c.pk for c in cases})
+
+
+def index_cases(cases, gone=()) -> None:
+    """``index_case`` for many cases (an ingest chunk): one removal and one bulk insert in all —
+    one by one it cost ≈ 20 ms a case, most of the library's share of an ingest task."""
+    from cases import states
+    from library.models import TypicalCase
+
+    closed = [c for c in cases if states.is_closed(c)]
+    curated = set(TypicalCase.objects.filter(case_id__in=[c.pk for c in closed], status="approved")
+                  .values_list("case_id", flat=True)) if closed else set()
+    with transaction.atomic():
+        remove("case", [c.pk for c in cases] + list(gone))
+        bulk_put([("case", c.pk, case_fields(c)) for c in closed if c.pk not in curated])
 
 
 def on_cases_deleted(kind: str, ids, **_):
