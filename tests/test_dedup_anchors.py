@@ -82,6 +82,15 @@ def test_a_short_record_shares_a_door_key_with_the_reports_of_its_weeks():
                                       address="城北街道新华路243号 海棠和谐苑8-2-1802", day=90), Conf.from_shipped())
     assert features.strong_blocks(call) & features.strong_blocks(report)
     assert not features.strong_blocks(call) & features.strong_blocks(months_later)
+    # two tilings: two days apart share a tile on either side of a tile's edge
+    tile, base = features.PLACE_TILE_DAYS, features.day_number(T0)
+    for edge in (tile // 2 - 1, tile - 1):  # the day before an edge of one tiling, then of the other
+        day = (edge - base) % tile
+        a = features.build(rec("police110:1", "讨薪起冲突，报警求助。", channel="police110", case_type="",
+                               address="新华路243号门口", day=day), Conf.from_shipped())
+        b = features.build(rec("local:2", WAGE.format(who="丁斌", amt=16100), channel="local",
+                               address="城北街道新华路243号 海棠和谐苑8-2-1802", day=day + 2), Conf.from_shipped())
+        assert features.strong_blocks(a) & features.strong_blocks(b), day
 
 
 # --- persons ------------------------------------------------------------------------------------------
@@ -101,10 +110,10 @@ def test_a_full_name_in_the_other_story_is_a_shared_person(conf):
 
 
 def test_two_workers_of_one_surname_with_different_phones_are_two_people(conf):
-    a = rec("hotline12345:1", WAGE.format(who="陈敏斌", amt=11700), address="福田村环城路233号",
-            parties=[person("", surname="陈", phone="139****1111")])
-    b = rec("minhu:2", WAGE.format(who="陈凤伟", amt=4100), address="清溪镇环城路233号 锦江紫荆公寓6-2-1004",
-            parties=[person("陈凤伟", phone="13722222222", phone_bidx="p2")], day=2)
+    story = "讨薪求助，博远制衣厂以效益不好为由拖欠工人工资7个月，找负责人没人管"  # no names, no money
+    a = rec("hotline12345:1", story, address="福田村环城路233号", parties=[person("", surname="陈", phone="139****1111")])
+    b = rec("minhu:2", story, address="清溪镇环城路233号 锦江紫荆公寓6-2-1004",
+            parties=[person("", surname="陈", phone="13722222222", phone_bidx="p2")], day=2)
     v, _, reasons = verdict(conf, a, b)
     assert v == "similar" and reasons[:2] == ["同案不同人", "共同锚点：同一具名单位"], reasons
 
