@@ -62,21 +62,22 @@ def keys_of(kind: str, pks) -> dict[int, str]:
     return out
 
 
-def _refs_many(keys: list[str], verdict: str) -> dict[str, list[RecordRef]]:
-    """For each key, the records held ``verdict`` with it — a fixed handful of queries for all."""
+def _refs_many(keys: list[str], verdict: str, reasons: bool = True) -> dict[str, list[RecordRef]]:
+    """For each key, the records held ``verdict`` with it — a fixed handful of queries for all.
+    ``reasons=False``: without the reasons (counting callers; decoding them is most of the cost)."""
     keys = list(dict.fromkeys(keys))
     if not keys:
         return {}
     wanted = set(keys)
     # rows, not model instances: an ingest chunk's re-check reads ~100,000 pairs here
     pairs = (Pair.objects.filter(Q(a_key__in=keys) | Q(b_key__in=keys), verdict=verdict).exclude(status="rejected")
-             .values_list("pk", "a_key", "b_key", "score", "status", "reasons"))
+             .values_list("pk", "a_key", "b_key", "score", "status", "reasons" if reasons else "pk"))
     found: dict[str, dict[str, tuple[float, bool, tuple]]] = {k: {} for k in keys}
     pair_ids: dict[str, dict[str, int]] = {k: {} for k in keys}
-    for pk, a, b, score, status, reasons in pairs:
+    for pk, a, b, score, status, why in pairs:
         for own in {a, b} & wanted:
             other = b if own == a else a
-            found[own][other] = (score, status == "confirmed", tuple(reasons))
+            found[own][other] = (score, status == "confirmed", tuple(why) if reasons else ())
             pair_ids[own][other] = pk
     excluded: dict[str, set] = {k: set() for k in keys}
     if verdict == "same":
@@ -97,7 +98,8 @@ def _refs_many(keys: list[str], verdict: str) -> dict[str, list[RecordRef]]:
             for own in {a, b} & wanted:
                 excluded[own].add(b if own == a else a)
     others = {o for per in found.values() for o in per}
-    sigs = {s.key: s for s in Signature.objects.filter(key__in=list(others))}
+    sigs = {s.key: s for s in Signature.objects.filter(key__in=list(others)).only(
+        "key", "kind", "obj_id", "channel", "reported_at", "region_path", "title")}
     out: dict[str, list[RecordRef]] = {}
     for own in keys:
         refs = []
@@ -131,10 +133,11 @@ def same_records(kind: str, pk: int) -> list[RecordRef]:
     return same_records_many(kind, [pk]).get(pk, [])
 
 
-def same_records_many(kind: str, pks) -> dict[int, list[RecordRef]]:
-    """``same_records`` of many cases / clues at once (an ingest chunk: a few queries in all)."""
+def same_records_many(kind: str, pks, reasons: bool = True) -> dict[int, list[RecordRef]]:
+    """``same_records`` of many cases / clues at once (an ingest chunk: a few queries in all);
+    ``reasons=False`` leaves ``RecordRef.reasons`` empty (for callers that count)."""
     keys = keys_of(kind, pks)
-    refs = _refs_many(list(keys.values()), "same")
+    refs = _refs_many(list(keys.values()), "same", reasons)
     return {pk: refs.get(key, []) for pk, key in keys.items()}
 
 

@@ -293,7 +293,7 @@ def same_refs_many(cases) -> dict[int, list]:
     all; one call per case cost ≈ 26 ms, most of a warning re-check of an ingest chunk)."""
     from extensions.dedup.api import same_records_many
 
-    return same_records_many("case", [c.pk for c in cases])
+    return same_records_many("case", [c.pk for c in cases], reasons=False)  # facts count, never quote
 
 
 def case_facts(case, ctx: Context, window: int, person_n: dict[str, int], refs: list) -> dict:

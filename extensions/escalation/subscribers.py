@@ -89,7 +89,7 @@ def _records_changed(kind: str, ids):
         try:
             from extensions.dedup.api import same_records_many
 
-            for refs in same_records_many("clue", ids).values():
+            for refs in same_records_many("clue", ids, reasons=False).values():
                 case_ids |= {r.pk for r in refs if r.kind == "case"}
         except ImportError:
             pass

@@ -425,7 +425,9 @@ class Deriver:
         if event:
             held = {c.raw_id: c for c in Clue.objects.filter(raw_id__in=[r.pk for r in raws.values()])}
         else:
-            held = Case.objects.in_bulk([r.case_id for r in raws.values() if r.case_id is not None])
+            # regions joined: the save receivers read the case's region and its parents (coordinates)
+            held = Case.objects.select_related("region__parent__parent").in_bulk(
+                [r.case_id for r in raws.values() if r.case_id is not None])
         todo, rest = [], []
         for p in changed:
             raw = raws.get(p.record_key)
