@@ -63,14 +63,20 @@ def test_a_shared_phone_outranks_look_alike_texts_when_candidates_are_capped():
     assert max(weights.values()) == features.PERSON_KEY_WEIGHT > len(weak)
 
 
+@pytest.mark.backend  # the candidate queries are SQL (on PostgreSQL the chunk query weighs keys in the database)
 @pytest.mark.django_db
 def test_the_database_candidates_rank_a_shared_phone_first():
+    from django.db import connection
+
     from extensions.dedup import engine
 
     probe, looks, later = _caller_and_lookalikes()
     conf = Conf.from_shipped(max_candidates=1)
-    ids = engine.store_signatures([features.build(r, conf) for r in (*looks, later)])
-    assert engine.candidates(features.build(probe, conf), conf) == [ids["odr:9"]]
+    ids = engine.store_signatures([features.build(r, conf) for r in (probe, *looks, later)])
+    assert engine.candidates(features.build(probe, conf), conf, self_id=ids["minhu:0"]) == [ids["odr:9"]]
+    if connection.vendor == "postgresql":
+        sigs = engine.load_signatures([ids["minhu:0"]])
+        assert engine.chunk_candidates(sigs, conf, remember_hot=False)[ids["minhu:0"]] == [ids["odr:9"]]
 
 
 def test_a_short_record_shares_a_door_key_with_the_reports_of_its_weeks():
