@@ -261,12 +261,11 @@ def generate(seed: int, disputes: int = 3000):
     return recs, labels
 
 
-def predict(recs: list[dict], conf) -> dict:
-    """Signatures + in-memory blocking (the same keys, window and hot-key rule as the database
-    path) + the scored decision."""
+def candidate_pairs(sigs: list[dict], conf):
+    """(i, j) index pairs, i < j, that the in-memory blocking scores: the same keys, window, cap
+    and hot-key rule as the database path."""
     from extensions.dedup.engine import HOT_KEY_LIMIT
 
-    sigs = [features.build(r, conf) for r in recs]
     index = defaultdict(list)
     blocks = []
     for i, s in enumerate(sigs):
@@ -275,8 +274,6 @@ def predict(recs: list[dict], conf) -> dict:
         for b in bs:
             index[b].append(i)
     window = max(conf.similar_window_days, conf.same_window_days)
-    shingles = [set(s["shingles"].split()) for s in sigs]
-    out = {}
     for i, s in enumerate(sigs):
         shared = Counter()
         weights = features.key_weights(s)
@@ -290,9 +287,18 @@ def predict(recs: list[dict], conf) -> dict:
         for j, n in shared.most_common(conf.max_candidates):
             if n < 2:
                 break
-            verdict, value, _ = score.compare(s, sigs[j], conf, shingles[i], shingles[j], explain_none=False)
-            if verdict:
-                out[tuple(sorted((s["key"], sigs[j]["key"])))] = verdict
+            yield i, j
+
+
+def predict(recs: list[dict], conf) -> dict:
+    """Signatures + in-memory blocking (``candidate_pairs``) + the scored decision."""
+    sigs = [features.build(r, conf) for r in recs]
+    shingles = [set(s["shingles"].split()) for s in sigs]
+    out = {}
+    for i, j in candidate_pairs(sigs, conf):
+        verdict, value, _ = score.compare(sigs[i], sigs[j], conf, shingles[i], shingles[j], explain_none=False)
+        if verdict:
+            out[tuple(sorted((sigs[i]["key"], sigs[j]["key"])))] = verdict
     return out
 
 

@@ -25,34 +25,8 @@ def _short(sig: dict, rec: dict) -> str:
 
 
 def candidates(sigs: list[dict], conf) -> set[tuple[str, str]]:
-    """The pairs the in-memory blocking of ``evalset.predict`` scores (same rule, same cap)."""
-    from collections import defaultdict
-
-    from extensions.dedup.engine import HOT_KEY_LIMIT
-
-    index, blocks = defaultdict(list), []
-    for i, s in enumerate(sigs):
-        bs = features.blocks(s)
-        blocks.append(bs)
-        for b in bs:
-            index[b].append(i)
-    window = max(conf.similar_window_days, conf.same_window_days)
-    out = set()
-    for i, s in enumerate(sigs):
-        shared = Counter()
-        weights = features.key_weights(s)
-        for b in blocks[i]:
-            rows = [j for j in index[b] if abs(sigs[j]["day"] - s["day"]) <= window]
-            if len(rows) > HOT_KEY_LIMIT:
-                continue
-            for j in rows:
-                if j > i:
-                    shared[j] += weights.get(b, 1)
-        for j, n in shared.most_common(conf.max_candidates):
-            if n < 2:
-                break
-            out.add(tuple(sorted((s["key"], sigs[j]["key"]))))
-    return out
+    """The pairs the in-memory blocking of ``evalset.predict`` scores (the same generator)."""
+    return {tuple(sorted((sigs[i]["key"], sigs[j]["key"]))) for i, j in evalset.candidate_pairs(sigs, conf)}
 
 
 def misses(seed: int, disputes: int, conf, kind: str, false_positives: bool):
