@@ -15,4 +15,5 @@ class AnalysisConfig(AppConfig):
 
         # 常用视图: named pages with their filters, shipped and added by the business admin
         register("analysis_views", model="analysis.SavedView", file="analysis/views.yaml", key=("code",),
+                 dump_order=("sort", "code"),
                  json_key_order=("range", "start", "end", "region_code", "dim", "value", "kpi", "warning"))
