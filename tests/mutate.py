@@ -129,6 +129,23 @@ MUTATIONS = [
              "    if same >= conf.same_threshold:",
              "    if same >= 0.55:",
              ("tests/test_dedup_decision.py",)),
+    # --- added in the session of 2026-12-07 evening ------------------------------------------------------
+    Mutation("assessment: a street user's ranking rows unscoped", "platform/assessment/access.py",
+             "        return rows.filter(region_path__startswith=prefix)",
+             "        return rows",
+             ("tests/test_assessment.py::test_ranking_pages_are_ranked_paged_and_scoped_in_the_database",)),
+    Mutation("assessment: an open period's re-scored rows not written back", "platform/assessment/compute.py",
+             '            SnapshotRow.objects.bulk_update(rows, ["values", "manual", "score", "rank"], batch_size=500)',
+             "            pass",
+             ("tests/test_assessment.py::test_admin_adds_an_indicator_and_changes_a_weight_and_the_open_ranking_follows",)),
+    Mutation("sso: a 政钉 session skips the factor whatever the policy", "platform/accounts/policy.py",
+             "    return bool(request.session.get(SSO_FACTOR_KEY)) and current().zzd_counts_as_factor",
+             "    return bool(request.session.get(SSO_FACTOR_KEY))",
+             ("tests/test_sso.py::test_a_zzd_login_counts_as_the_second_factor_only_while_the_policy_says_so",)),
+    Mutation("analysis: cached figures outlive a rollup refresh", "platform/analysis/rollup.py",
+             "    datacache.bump()  # figures cached from the rollups are recounted",
+             "    pass",
+             ("tests/test_analysis.py::test_repeat_parties_count_is_cached_until_the_rollups_change",)),
 ]
 
 
